@@ -1,0 +1,61 @@
+# The ARM SMMUv3 driver rework as a patch series on Debian's linux-source-6.1.
+# See README.md.  Every target is a script in scripts/.
+
+S := scripts
+
+.PHONY: help run test tree export series check kunit e2e bisect baseline deps clean distclean
+
+help:
+	@echo "make run       install what is missing, build the tree and guest, run the end-to-end scenario"
+	@echo "make test      what CI runs: KUnit + end-to-end + series checks, ends 'N passed, N failed'"
+	@echo "make tree      build or refresh build/linux (tag 'base' + patches/series)"
+	@echo "make export    write build/linux's commits back to patches/"
+	@echo "make series    mail-ready series (cover letter + numbered patches) in out/series/"
+	@echo "make check     checkpatch --strict, sparse, tree/export round trip, series file"
+	@echo "make kunit     the driver's KUnit suites under QEMU (kunit.py, arm64)"
+	@echo "make e2e       the end-to-end scenario only"
+	@echo "make bisect    build the arm64 kernel at every patch"
+	@echo "make baseline  run the scenario on the pristine base, keep its figures in e2e/"
+	@echo "make deps      install the Debian packages needed (as root)"
+	@echo "make clean     remove build/ and out/ (keeps the downloaded base in cache/)"
+
+deps:
+	@bash -c '. $(S)/lib.sh; ensure_deps'
+
+run:
+	@bash -c '. $(S)/lib.sh; ensure_deps'
+	@$(S)/e2e.sh
+
+test:
+	@$(S)/test.sh
+
+tree:
+	@$(S)/tree.sh
+
+export:
+	@$(S)/export.sh
+
+series:
+	@$(S)/series.sh
+
+check:
+	@$(S)/check.sh
+
+kunit:
+	@$(S)/kunit.sh
+
+e2e:
+	@$(S)/e2e.sh
+
+bisect:
+	@$(S)/bisect.sh
+
+baseline:
+	@$(S)/baseline.sh
+
+clean:
+	@if [ -d build/linux/.git ]; then git -C build/linux worktree prune; fi
+	rm -rf build out
+
+distclean: clean
+	rm -rf cache

@@ -1,0 +1,607 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /init of the end-to-end guest: runs the SMMUv3 scenario and powers off.
+ *
+ * It talks to the host through the console, one line at a time:
+ *   @@E2E WINDOW <name>            trace lines that follow belong to <name>
+ *   @@E2E INFO <key> <value>       facts the host needs (BDFs, groups)
+ *   @@E2E RESULT <phase> PASS|FAIL <reason>
+ *   @@E2E DONE
+ * Every marker is drained to the UART before the work it announces starts,
+ * so QEMU's trace lines (same output file) fall in the right window.
+ *
+ * The host passes the device addresses on the kernel command line:
+ *   e2e.virtio=<bdf> e2e.nvme=<bdf> e2e.serial=<nvme serial>
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MIB		(1024 * 1024)
+#define DISK_BYTES	(8 * MIB)	/* pattern size on each disk */
+#define NVME_BYTES	(2 * MIB)
+
+static char virtio_bdf[32], nvme_bdf[32], nvme_serial[64];
+
+static void drain(void)
+{
+	fflush(stdout);
+	tcdrain(STDOUT_FILENO);
+}
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	drain();
+}
+
+static void window(const char *name)
+{
+	say("@@E2E WINDOW %s", name);
+}
+
+/* A phase fails with the first reason; later calls keep the first one. */
+struct phase {
+	int num;
+	bool failed;
+	char reason[256];
+};
+
+static void fail(struct phase *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->failed)
+		return;
+	p->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
+	va_end(ap);
+	say("e2e: phase %d: %s", p->num, p->reason);
+}
+
+static void report(struct phase *p, const char *ok_reason)
+{
+	say("@@E2E RESULT %d %s %s", p->num, p->failed ? "FAIL" : "PASS",
+	    p->failed ? p->reason : ok_reason);
+}
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = 0;
+	return 0;
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	if (n < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+static void msleep(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static bool wait_for_path(const char *path, int seconds)
+{
+	for (int i = 0; i < seconds * 10; i++) {
+		if (exists(path))
+			return true;
+		msleep(100);
+	}
+	return false;
+}
+
+static void cmdline_arg(const char *cmdline, const char *key, char *out, size_t len)
+{
+	const char *p = strstr(cmdline, key);
+
+	out[0] = 0;
+	if (!p)
+		return;
+	p += strlen(key);
+	snprintf(out, len, "%.*s", (int)strcspn(p, " \n"), p);
+}
+
+/* The IOMMU group number of a PCI device, or -1. */
+static int pci_group(const char *bdf)
+{
+	char path[512], link[256];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -1;
+	link[n] = 0;
+	return atoi(strrchr(link, '/') + 1);
+}
+
+static int group_type(int group, char *buf, size_t len)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/type", group);
+	return read_file(path, buf, len);
+}
+
+static void pci_driver(const char *bdf, char *buf, size_t len)
+{
+	char path[512], link[256];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0) {
+		snprintf(buf, len, "none");
+		return;
+	}
+	link[n] = 0;
+	snprintf(buf, len, "%s", strrchr(link, '/') + 1);
+}
+
+/* The block device node (/dev/xxx) that sits below a PCI device. */
+static bool pci_blockdev(const char *bdf, char *out, size_t len)
+{
+	char cmd[256];
+	DIR *d;
+	struct dirent *e;
+	const char *subdirs[] = { "block", "nvme" };
+
+	/* virtio: <bdf>/virtioN/block/vdX; nvme: <bdf>/nvme/nvmeN/nvmeNn1 */
+	snprintf(cmd, sizeof(cmd), "/sys/bus/pci/devices/%s", bdf);
+	d = opendir(cmd);
+	if (!d)
+		return false;
+	while ((e = readdir(d))) {
+		char sub[800];
+		DIR *sd;
+		struct dirent *se;
+
+		if (!strncmp(e->d_name, "virtio", 6))
+			snprintf(sub, sizeof(sub), "%s/%s/%s", cmd, e->d_name, subdirs[0]);
+		else if (!strcmp(e->d_name, "nvme"))
+			snprintf(sub, sizeof(sub), "%s/%s", cmd, e->d_name);
+		else
+			continue;
+		sd = opendir(sub);
+		if (!sd)
+			continue;
+		while ((se = readdir(sd))) {
+			if (se->d_name[0] == '.')
+				continue;
+			if (!strncmp(e->d_name, "virtio", 6)) {
+				snprintf(out, len, "/dev/%s", se->d_name);
+			} else {
+				/* nvme/nvme0 -> namespace nvme0n1 */
+				snprintf(out, len, "/dev/%sn1", se->d_name);
+			}
+			closedir(sd);
+			closedir(d);
+			return true;
+		}
+		closedir(sd);
+	}
+	closedir(d);
+	return false;
+}
+
+static bool wait_blockdev(const char *bdf, char *out, size_t len, int seconds)
+{
+	for (int i = 0; i < seconds * 10; i++) {
+		if (pci_blockdev(bdf, out, len) && exists(out))
+			return true;
+		msleep(100);
+	}
+	return false;
+}
+
+/* xorshift64 pattern, a function of (seed, offset), so any block can be checked. */
+static void fill(uint64_t *buf, size_t bytes, uint64_t seed, uint64_t off)
+{
+	for (size_t i = 0; i < bytes / 8; i++) {
+		uint64_t x = seed ^ ((off / 8 + i) * 0x9e3779b97f4a7c15ULL);
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[i] = x;
+	}
+}
+
+static int drop_caches(void)
+{
+	sync();
+	return write_file("/proc/sys/vm/drop_caches", "3");
+}
+
+#define CHUNK	(1 * MIB)
+
+/* Write the pattern with O_DIRECT; 0 or a negative errno. */
+static int disk_write(const char *dev, uint64_t seed, size_t bytes)
+{
+	void *buf;
+	int fd, err = 0;
+
+	if (posix_memalign(&buf, 4096, CHUNK))
+		return -ENOMEM;
+	fd = open(dev, O_WRONLY | O_DIRECT);
+	if (fd < 0) {
+		free(buf);
+		return -errno;
+	}
+	for (size_t off = 0; off < bytes && !err; off += CHUNK) {
+		fill(buf, CHUNK, seed, off);
+		if (pwrite(fd, buf, CHUNK, off) != CHUNK)
+			err = errno ? -errno : -EIO;
+	}
+	if (!err && fsync(fd))
+		err = -errno;
+	close(fd);
+	free(buf);
+	return err;
+}
+
+/*
+ * Read back with O_DIRECT (through the device's DMA, not the page cache) and
+ * compare; returns 0, a negative errno, or the 1-based index of the first
+ * bad MiB.
+ */
+static int disk_verify(const char *dev, uint64_t seed, size_t bytes)
+{
+	void *buf, *want;
+	int fd, ret = 0;
+
+	if (posix_memalign(&buf, 4096, CHUNK) || posix_memalign(&want, 4096, CHUNK))
+		return -ENOMEM;
+	drop_caches();
+	fd = open(dev, O_RDONLY | O_DIRECT);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	for (size_t off = 0; off < bytes && !ret; off += CHUNK) {
+		memset(buf, 0, CHUNK);
+		if (pread(fd, buf, CHUNK, off) != CHUNK) {
+			ret = errno ? -errno : -EIO;
+			break;
+		}
+		fill(want, CHUNK, seed, off);
+		if (memcmp(buf, want, CHUNK))
+			ret = off / CHUNK + 1;
+	}
+	close(fd);
+out:
+	free(buf);
+	free(want);
+	return ret;
+}
+
+/* Write then verify; records a failure in @p. */
+static void disk_roundtrip(struct phase *p, const char *dev, uint64_t seed, size_t bytes)
+{
+	int err = disk_write(dev, seed, bytes);
+
+	if (err) {
+		fail(p, "write to %s failed: %s", dev, strerror(-err));
+		return;
+	}
+	err = disk_verify(dev, seed, bytes);
+	if (err < 0)
+		fail(p, "read back from %s failed: %s", dev, strerror(-err));
+	else if (err)
+		fail(p, "data read back from %s differs in MiB %d", dev, err - 1);
+}
+
+static void check_pattern(struct phase *p, const char *dev, uint64_t seed, size_t bytes)
+{
+	int err = disk_verify(dev, seed, bytes);
+
+	if (err < 0)
+		fail(p, "read from %s failed: %s", dev, strerror(-err));
+	else if (err)
+		fail(p, "data on %s differs in MiB %d", dev, err - 1);
+}
+
+/* ---- phase 1: probe ---- */
+static void phase_probe(void)
+{
+	struct phase p = { .num = 1 };
+	DIR *d = opendir("/sys/class/iommu");
+	struct dirent *e;
+	int smmus = 0, endpoints = 0;
+
+	window("p1-probe");
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		say("@@E2E INFO iommu %s", e->d_name);
+		smmus++;
+	}
+	if (d)
+		closedir(d);
+	if (!smmus)
+		fail(&p, "no IOMMU registered in /sys/class/iommu");
+
+	d = opendir("/sys/bus/pci/devices");
+	if (!d) {
+		fail(&p, "no PCI bus");
+	} else {
+		while ((e = readdir(d))) {
+			char path[512], cls[32], type[32];
+			int group;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/class", e->d_name);
+			if (read_file(path, cls, sizeof(cls)))
+				continue;
+			/* Bridges are not endpoints (0x0600xx host, 0x0604xx PCI). */
+			if (!strncmp(cls, "0x0600", 6) || !strncmp(cls, "0x0604", 6))
+				continue;
+			endpoints++;
+			group = pci_group(e->d_name);
+			if (group < 0) {
+				fail(&p, "PCI endpoint %s (class %s) is in no IOMMU group", e->d_name, cls);
+				continue;
+			}
+			if (group_type(group, type, sizeof(type))) {
+				fail(&p, "cannot read the type of group %d", group);
+				continue;
+			}
+			say("@@E2E INFO group %s %d %s", e->d_name, group, type);
+			if (strcmp(type, "DMA"))
+				fail(&p, "group %d of %s has default domain type %s, not DMA",
+				     group, e->d_name, type);
+		}
+		closedir(d);
+	}
+	if (endpoints < 2)
+		fail(&p, "expected the virtio disk and the nvme, found %d endpoints", endpoints);
+	report(&p, "SMMU probed, every PCI endpoint in a group of type DMA");
+}
+
+/* ---- phase 2: DMA through translation ---- */
+#define SEED_A	0x5eed0000000000a1ULL
+#define SEED_B	0x5eed0000000000b2ULL
+#define SEED_C	0x5eed0000000000c3ULL
+#define SEED_N	0x5eed0000000000d4ULL
+
+static bool phase_dma(void)
+{
+	struct phase p = { .num = 2 };
+	char dev[320];
+
+	window("p2-dma");
+	if (!wait_blockdev(virtio_bdf, dev, sizeof(dev), 10)) {
+		fail(&p, "no block device under %s", virtio_bdf);
+	} else {
+		say("@@E2E INFO virtio-disk %s", dev);
+		disk_roundtrip(&p, dev, SEED_A, DISK_BYTES);
+	}
+	report(&p, "8 MiB pattern written and read back with O_DIRECT");
+	return !p.failed;
+}
+
+/* ---- phase 3: domain switching ---- */
+static int rebind(struct phase *p, const char *bdf, const char *driver, int group,
+		  const char *type)
+{
+	char path[512], cur[32];
+
+	pci_driver(bdf, cur, sizeof(cur));
+	if (strcmp(cur, "none")) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
+		if (write_file(path, bdf)) {
+			fail(p, "unbinding %s from %s failed", bdf, cur);
+			return -1;
+		}
+	}
+	if (type) {
+		snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/type", group);
+		if (write_file(path, type)) {
+			fail(p, "setting group %d type to %s failed: %s", group, type,
+			     strerror(errno));
+			return -1;
+		}
+		group_type(group, cur, sizeof(cur));
+		if (strcmp(cur, type)) {
+			fail(p, "group %d type reads %s after writing %s", group, cur, type);
+			return -1;
+		}
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", driver);
+	if (write_file(path, bdf)) {
+		fail(p, "binding %s to %s failed", bdf, driver);
+		return -1;
+	}
+	return 0;
+}
+
+static void phase_switch(void)
+{
+	struct phase p = { .num = 3 };
+	int group = pci_group(virtio_bdf);
+	char dev[320];
+
+	window("p3-switch");
+	if (rebind(&p, virtio_bdf, "virtio-pci", group, "identity") == 0) {
+		if (!wait_blockdev(virtio_bdf, dev, sizeof(dev), 10)) {
+			fail(&p, "disk did not come back in the identity domain");
+		} else {
+			window("p3-identity");
+			check_pattern(&p, dev, SEED_A, DISK_BYTES);
+			disk_roundtrip(&p, dev, SEED_B, DISK_BYTES);
+		}
+	}
+	window("p3-switch");
+	if (rebind(&p, virtio_bdf, "virtio-pci", group, "DMA") == 0) {
+		if (!wait_blockdev(virtio_bdf, dev, sizeof(dev), 10)) {
+			fail(&p, "disk did not come back in the DMA domain");
+		} else {
+			window("p3-dma");
+			check_pattern(&p, dev, SEED_B, DISK_BYTES);
+			disk_roundtrip(&p, dev, SEED_C, DISK_BYTES);
+		}
+	}
+	report(&p, "identity and DMA domains both moved the data intact");
+}
+
+/* ---- phase 4: VFIO ---- */
+static int run(char *const argv[])
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void phase_vfio(void)
+{
+	struct phase p = { .num = 4 };
+	int group = pci_group(nvme_bdf);
+	char dev[320], path[128], drv[32];
+	int rc;
+
+	window("p4-prepare");
+	if (!wait_blockdev(nvme_bdf, dev, sizeof(dev), 30)) {
+		fail(&p, "no nvme block device under %s", nvme_bdf);
+		goto out;
+	}
+	say("@@E2E INFO nvme-disk %s", dev);
+	disk_roundtrip(&p, dev, SEED_N, NVME_BYTES);
+	if (p.failed)
+		goto out;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", nvme_bdf);
+	if (write_file(path, "vfio-pci")) {
+		fail(&p, "cannot set driver_override");
+		goto out;
+	}
+	if (rebind(&p, nvme_bdf, "vfio-pci", group, NULL))
+		goto out;
+	pci_driver(nvme_bdf, drv, sizeof(drv));
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
+	if (strcmp(drv, "vfio-pci") || !wait_for_path(path, 5)) {
+		fail(&p, "nvme not bound to vfio-pci (driver %s) or no %s", drv, path);
+		goto out;
+	}
+
+	window("p4-vfio");
+	{
+		char *argv[] = { "/vfio-nvme", nvme_bdf, nvme_serial, NULL };
+
+		rc = run(argv);
+		if (rc)
+			fail(&p, "vfio-nvme exited with %d", rc);
+	}
+
+	window("p4-rebind");
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", nvme_bdf);
+	write_file(path, "\n");
+	if (rebind(&p, nvme_bdf, "nvme", group, NULL))
+		goto out;
+	if (!wait_blockdev(nvme_bdf, dev, sizeof(dev), 30)) {
+		fail(&p, "nvme block device did not come back after VFIO");
+		goto out;
+	}
+	check_pattern(&p, dev, SEED_N, NVME_BYTES);
+out:
+	report(&p, "VFIO identify ok, unmapped IOVA faulted without data, nvme works again");
+}
+
+int main(void)
+{
+	char cmdline[1024];
+
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	/* The kernel opened /dev/console as stdio if the initramfs has it. */
+	if (fcntl(STDOUT_FILENO, F_GETFD) < 0) {
+		int fd = open("/dev/console", O_RDWR);
+
+		for (int i = 0; fd >= 0 && i < 3; i++)
+			if (i != fd)
+				dup2(fd, i);
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	read_file("/proc/cmdline", cmdline, sizeof(cmdline));
+	cmdline_arg(cmdline, "e2e.virtio=", virtio_bdf, sizeof(virtio_bdf));
+	cmdline_arg(cmdline, "e2e.nvme=", nvme_bdf, sizeof(nvme_bdf));
+	cmdline_arg(cmdline, "e2e.serial=", nvme_serial, sizeof(nvme_serial));
+	say("@@E2E INFO virtio-bdf %s", virtio_bdf);
+	say("@@E2E INFO nvme-bdf %s", nvme_bdf);
+
+	phase_probe();
+	if (phase_dma())
+		phase_switch();
+	else
+		say("@@E2E RESULT 3 FAIL skipped: phase 2 failed");
+	phase_vfio();
+
+	window("end");
+	say("@@E2E DONE");
+	sync();
+	reboot(RB_POWER_OFF);
+	return 0;
+}

@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio-nvme: end-to-end IOMMU (SMMUv3) test through VFIO type1.
+ *
+ * Drives an NVMe controller (QEMU "nvme") that is bound to vfio-pci from
+ * user space: maps an admin queue pair and a data buffer through the
+ * IOMMU, issues Identify Controller by polling, checks the result, then
+ * unmaps the data buffer and checks that a second Identify cannot write
+ * into it (the SMMU must block the DMA).
+ *
+ * Usage: vfio-nvme <pci-bdf> <expected-serial>
+ * Output: one "vfio-nvme: ..." line per step, then "vfio-nvme: PASS"
+ *         (exit 0) or "vfio-nvme: FAIL <reason>" (exit 1).
+ */
+#define _GNU_SOURCE
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+
+#define PFX		"vfio-nvme: "
+#define SQ_IOVA		0x10000000ULL
+#define CQ_IOVA		0x10001000ULL
+#define DATA_IOVA	0x20000000ULL
+#define BUF_SZ		4096UL
+#define QDEPTH		16U
+#define MIN_WAIT_MS	20000U	/* TCG is slow: never wait less than this */
+#define MAX_WAIT_MS	60000U	/* ... and never more than this */
+#define FAULT_WAIT_MS	10000U
+
+/* NVMe controller registers (BAR0) */
+#define NVME_CAP	0x00
+#define NVME_CC		0x14
+#define NVME_CSTS	0x1c
+#define NVME_AQA	0x24
+#define NVME_ASQ	0x28
+#define NVME_ACQ	0x30
+#define NVME_DB		0x1000
+#define CC_EN		(1U << 0)
+#define CC_IOSQES(x)	((uint32_t)(x) << 16)
+#define CC_IOCQES(x)	((uint32_t)(x) << 20)
+#define CSTS_RDY	(1U << 0)
+#define CSTS_CFS	(1U << 1)
+
+struct nvme_sqe {
+	uint8_t  opc, flags;
+	uint16_t cid;
+	uint32_t nsid, cdw2, cdw3;
+	uint64_t mptr, prp1, prp2;
+	uint32_t cdw10, cdw11, cdw12, cdw13, cdw14, cdw15;
+};
+
+struct nvme_cqe {
+	uint32_t dw0, dw1;
+	uint16_t sqhd, sqid, cid, status;	/* status: bit0 phase, 15:1 SF */
+};
+
+_Static_assert(sizeof(struct nvme_sqe) == 64, "SQE must be 64 bytes");
+_Static_assert(sizeof(struct nvme_cqe) == 16, "CQE must be 16 bytes");
+
+static struct {
+	int container, group, device;
+	volatile uint8_t *bar;		/* NULL: use pread/pwrite */
+	void *bar_map;
+	uint64_t bar_off, bar_size, cfg_off;
+	unsigned dstrd, wait_ms, qdepth;
+	uint8_t *sq, *cq, *data;
+	unsigned sq_tail, cq_head, phase;
+} c = { .container = -1, .group = -1, .device = -1 };
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf(PFX "FAIL ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+	fflush(stdout);
+	exit(1);
+}
+
+#define say(...) do { printf(PFX __VA_ARGS__); printf("\n"); fflush(stdout); } while (0)
+
+/* Full barrier: compiler + CPU, ordering normal memory against MMIO. */
+static inline void mb(void)
+{
+	__sync_synchronize();
+#if defined(__aarch64__)
+	__asm__ __volatile__("dsb sy" ::: "memory");
+#endif
+}
+
+/* ---- register access: mmap'ed BAR or pread/pwrite on the device fd ---- */
+
+static void dev_io(int write, void *buf, size_t len, uint64_t off)
+{
+	ssize_t r = write ? pwrite(c.device, buf, len, (off_t)off) : pread(c.device, buf, len, (off_t)off);
+
+	if (r != (ssize_t)len)
+		fail("%s of %zu bytes at device offset 0x%llx: %s", write ? "pwrite" : "pread",
+		     len, (unsigned long long)off, r < 0 ? strerror(errno) : "short");
+}
+
+static uint32_t rd32(uint32_t off)
+{
+	uint32_t v;
+
+	if (c.bar)
+		v = *(volatile uint32_t *)(c.bar + off);
+	else
+		dev_io(0, &v, 4, c.bar_off + off);
+	return le32toh(v);
+}
+
+static void wr32(uint32_t off, uint32_t val)
+{
+	uint32_t v = htole32(val);
+
+	if (c.bar)
+		*(volatile uint32_t *)(c.bar + off) = v;
+	else
+		dev_io(1, &v, 4, c.bar_off + off);
+}
+
+/* 64-bit registers as two 32-bit accesses (low dword first), as NVMe allows. */
+static uint64_t rd64(uint32_t off)
+{
+	uint64_t lo = rd32(off);
+
+	return lo | (uint64_t)rd32(off + 4) << 32;
+}
+
+static void wr64(uint32_t off, uint64_t val)
+{
+	wr32(off, (uint32_t)val);
+	wr32(off + 4, (uint32_t)(val >> 32));
+}
+
+static uint16_t cfg_rd16(uint32_t off)
+{
+	uint16_t v;
+
+	dev_io(0, &v, 2, c.cfg_off + off);
+	return le16toh(v);
+}
+
+static void cfg_wr16(uint32_t off, uint16_t val)
+{
+	uint16_t v = htole16(val);
+
+	dev_io(1, &v, 2, c.cfg_off + off);
+}
+
+/* ---- polling with a timeout ---- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* cond() returns >0 done, <0 error, 0 keep waiting. wait_for returns the
+ * last cond() value, i.e. 0 on timeout. */
+static int wait_for(int (*cond)(void *), void *arg, unsigned timeout_ms)
+{
+	uint64_t end = now_ms() + timeout_ms;
+	int r;
+
+	while (!(r = cond(arg))) {
+		if (now_ms() > end)
+			return cond(arg);
+		usleep(1000);
+	}
+	return r;
+}
+
+static int csts_rdy_is(void *arg)
+{
+	uint32_t want = *(uint32_t *)arg, csts = rd32(NVME_CSTS);
+
+	if (csts == 0xffffffff || (want && (csts & CSTS_CFS)))
+		return -1;
+	return (csts & CSTS_RDY) == want;
+}
+
+static const char *wait_rdy(uint32_t want)
+{
+	int r = wait_for(csts_rdy_is, &want, c.wait_ms);
+
+	return r > 0 ? NULL : r < 0 ? "controller fatal status" : "timeout";
+}
+
+/* ---- admin queue ---- */
+
+static volatile struct nvme_cqe *cq_slot(void)
+{
+	return (volatile struct nvme_cqe *)c.cq + c.cq_head;
+}
+
+static int cqe_ready(void *arg)
+{
+	(void)arg;
+	return (le16toh(cq_slot()->status) & 1) == c.phase;
+}
+
+static void submit_admin(const struct nvme_sqe *sqe)
+{
+	memcpy(c.sq + c.sq_tail * sizeof(*sqe), sqe, sizeof(*sqe));
+	c.sq_tail = (c.sq_tail + 1) % c.qdepth;
+	mb();				/* SQE visible before the doorbell */
+	wr32(NVME_DB, c.sq_tail);	/* SQ0 tail doorbell */
+	mb();
+}
+
+/* Waits for the next CQE. Returns 1 and fills *status (SF, bits 15:1) and
+ * *cid if a completion arrived, 0 on timeout. */
+static int reap_admin(unsigned timeout_ms, uint16_t *status, uint16_t *cid)
+{
+	volatile struct nvme_cqe *cqe = cq_slot();
+
+	if (wait_for(cqe_ready, NULL, timeout_ms) <= 0)
+		return 0;
+	mb();				/* read the CQE only after the phase bit */
+	*status = le16toh(cqe->status) >> 1;
+	*cid = le16toh(cqe->cid);
+	if (++c.cq_head == c.qdepth) {
+		c.cq_head = 0;
+		c.phase ^= 1;
+	}
+	mb();
+	wr32(NVME_DB + (1U << (2 + c.dstrd)), c.cq_head);	/* CQ0 head doorbell */
+	return 1;
+}
+
+static int identify_ctrl(uint16_t cid, unsigned timeout_ms, uint16_t *status)
+{
+	struct nvme_sqe sqe;
+	uint16_t got_cid;
+
+	memset(&sqe, 0, sizeof(sqe));
+	sqe.opc = 0x06;			/* Identify */
+	sqe.cid = htole16(cid);
+	sqe.nsid = 0;
+	sqe.prp1 = htole64(DATA_IOVA);
+	sqe.cdw10 = htole32(1);		/* CNS=1: controller */
+	submit_admin(&sqe);
+	if (!reap_admin(timeout_ms, status, &got_cid))
+		return 0;
+	if (got_cid != cid)
+		fail("completion CID 0x%x, expected 0x%x", got_cid, cid);
+	return 1;
+}
+
+/* ---- VFIO helpers ---- */
+
+static void dma_map(void *buf, uint64_t iova)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)buf, .iova = iova, .size = BUF_SZ,
+	};
+
+	if (ioctl(c.container, VFIO_IOMMU_MAP_DMA, &m))
+		fail("VFIO_IOMMU_MAP_DMA iova 0x%llx: %s", (unsigned long long)iova, strerror(errno));
+}
+
+static void dma_unmap(uint64_t iova)
+{
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u), .iova = iova, .size = BUF_SZ,
+	};
+
+	if (ioctl(c.container, VFIO_IOMMU_UNMAP_DMA, &u))
+		fail("VFIO_IOMMU_UNMAP_DMA iova 0x%llx: %s", (unsigned long long)iova, strerror(errno));
+	if (u.size != BUF_SZ)
+		fail("VFIO_IOMMU_UNMAP_DMA iova 0x%llx unmapped %llu bytes, expected %lu",
+		     (unsigned long long)iova, (unsigned long long)u.size, BUF_SZ);
+}
+
+static void *alloc_buf(void)
+{
+	void *p = mmap(NULL, BUF_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		fail("mmap buffer: %s", strerror(errno));
+	memset(p, 0, BUF_SZ);		/* populate the page before pinning */
+	return p;
+}
+
+static void region_info(uint32_t index, struct vfio_region_info *ri)
+{
+	memset(ri, 0, sizeof(*ri));
+	ri->argsz = sizeof(*ri);
+	ri->index = index;
+	if (ioctl(c.device, VFIO_DEVICE_GET_REGION_INFO, ri))
+		fail("VFIO_DEVICE_GET_REGION_INFO %u: %s", index, strerror(errno));
+	if (!ri->size || (ri->flags & (VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE)) !=
+			 (VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE))
+		fail("region %u not usable (size 0x%llx flags 0x%x)", index,
+		     (unsigned long long)ri->size, ri->flags);
+}
+
+/* Counts data-buffer bytes that lost the 0xA5 sentinel. */
+static unsigned count_bad(unsigned *first)
+{
+	volatile const uint8_t *d = c.data;
+	unsigned i, bad = 0;
+
+	mb();
+	for (i = 0; i < BUF_SZ; i++)
+		if (d[i] != 0xa5 && !bad++)
+			*first = i;
+	return bad;
+}
+
+/* Copies an identify string field, trims trailing spaces/NULs, masks
+ * non-printable bytes. */
+static void id_str(char *out, const uint8_t *in, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		out[i] = (in[i] >= 0x20 && in[i] < 0x7f) || !in[i] ? (char)in[i] : '?';
+	out[len] = '\0';
+	while (len && (out[len - 1] == ' ' || out[len - 1] == '\0'))
+		out[--len] = '\0';
+}
+
+int main(int argc, char **argv)
+{
+	char path[256], link[256], group_name[64], sn[21], mn[41], want_sn[64];
+	struct vfio_group_status gs = { .argsz = sizeof(gs) };
+	struct vfio_device_info di = { .argsz = sizeof(di) };
+	struct vfio_iommu_type1_info ii = { .argsz = sizeof(ii) };
+	struct vfio_region_info bar0, cfg;
+	const char *bdf, *err;
+	uint16_t cmd_orig, cmd, status;
+	uint64_t cap;
+	unsigned to_ms, bad, first_bad = 0;
+	int iommu_type;
+	ssize_t n;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc != 3)
+		fail("usage: %s <pci-bdf> <expected-serial>", argv[0]);
+	bdf = argv[1];
+
+	/* 1. IOMMU group, container, group, device */
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		fail("readlink %s: %s", path, strerror(errno));
+	link[n] = '\0';
+	snprintf(group_name, sizeof(group_name), "%s", basename(link));
+	c.container = open("/dev/vfio/vfio", O_RDWR);
+	if (c.container < 0)
+		fail("open /dev/vfio/vfio: %s", strerror(errno));
+	if (ioctl(c.container, VFIO_GET_API_VERSION) != VFIO_API_VERSION)
+		fail("VFIO API version mismatch");
+	iommu_type = VFIO_TYPE1v2_IOMMU;
+	if (ioctl(c.container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0) {
+		iommu_type = VFIO_TYPE1_IOMMU;
+		if (ioctl(c.container, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) <= 0)
+			fail("container supports neither Type1v2 nor Type1 IOMMU");
+	}
+	snprintf(path, sizeof(path), "/dev/vfio/%s", group_name);
+	c.group = open(path, O_RDWR);
+	if (c.group < 0)
+		fail("open %s: %s", path, strerror(errno));
+	if (ioctl(c.group, VFIO_GROUP_GET_STATUS, &gs))
+		fail("VFIO_GROUP_GET_STATUS: %s", strerror(errno));
+	if (!(gs.flags & VFIO_GROUP_FLAGS_VIABLE))
+		fail("group %s not viable (all its devices must be bound to vfio-pci)", group_name);
+	if (ioctl(c.group, VFIO_GROUP_SET_CONTAINER, &c.container))
+		fail("VFIO_GROUP_SET_CONTAINER: %s", strerror(errno));
+	if (ioctl(c.container, VFIO_SET_IOMMU, iommu_type))
+		fail("VFIO_SET_IOMMU: %s", strerror(errno));
+	c.device = ioctl(c.group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	if (c.device < 0)
+		fail("VFIO_GROUP_GET_DEVICE_FD %s: %s", bdf, strerror(errno));
+	if (ioctl(c.device, VFIO_DEVICE_GET_INFO, &di) || !(di.flags & VFIO_DEVICE_FLAGS_PCI))
+		fail("VFIO_DEVICE_GET_INFO: not a PCI device (%s)", strerror(errno));
+	say("group %s viable, container set (%s), device %s fd %d, %u regions",
+	    group_name, iommu_type == VFIO_TYPE1v2_IOMMU ? "Type1v2" : "Type1",
+	    bdf, c.device, di.num_regions);
+
+	/* 2. BAR0 + config space, enable memory space and bus mastering */
+	region_info(VFIO_PCI_BAR0_REGION_INDEX, &bar0);
+	region_info(VFIO_PCI_CONFIG_REGION_INDEX, &cfg);
+	c.bar_off = bar0.offset;
+	c.bar_size = bar0.size;
+	c.cfg_off = cfg.offset;
+	if (c.bar_size < NVME_DB + 8)
+		fail("BAR0 too small (0x%llx)", (unsigned long long)c.bar_size);
+	if (bar0.flags & VFIO_REGION_INFO_FLAG_MMAP) {
+		void *p = mmap(NULL, c.bar_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			       c.device, (off_t)c.bar_off);
+		if (p != MAP_FAILED)
+			c.bar = c.bar_map = p;
+	}
+	cmd_orig = cfg_rd16(PCI_COMMAND);
+	cmd = cmd_orig | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	cfg_wr16(PCI_COMMAND, cmd);
+	if ((cfg_rd16(PCI_COMMAND) & cmd) != cmd)
+		fail("PCI_COMMAND did not take memory+master (0x%04x)", cfg_rd16(PCI_COMMAND));
+	say("BAR0 size 0x%llx via %s, config region at 0x%llx, PCI_COMMAND 0x%04x -> 0x%04x",
+	    (unsigned long long)c.bar_size, c.bar ? "mmap" : "pread/pwrite",
+	    (unsigned long long)c.cfg_off, cmd_orig, cmd);
+
+	/* 3. DMA buffers, mapped through the IOMMU at fixed IOVAs */
+	if (ioctl(c.container, VFIO_IOMMU_GET_INFO, &ii) == 0 &&
+	    (ii.flags & VFIO_IOMMU_INFO_PGSIZES) && !(ii.iova_pgsizes & BUF_SZ))
+		fail("IOMMU does not support 4 KiB pages (pgsizes 0x%llx)",
+		     (unsigned long long)ii.iova_pgsizes);
+	c.sq = alloc_buf();
+	c.cq = alloc_buf();
+	c.data = alloc_buf();
+	dma_map(c.sq, SQ_IOVA);
+	dma_map(c.cq, CQ_IOVA);
+	dma_map(c.data, DATA_IOVA);
+	say("DMA mapped: admin SQ iova 0x%llx, admin CQ iova 0x%llx, data iova 0x%llx (%lu bytes each)",
+	    SQ_IOVA, CQ_IOVA, DATA_IOVA, BUF_SZ);
+
+	/* 4. controller bring-up (polling only) */
+	cap = rd64(NVME_CAP);
+	if (cap == ~0ULL)
+		fail("CAP reads all ones");
+	c.dstrd = (cap >> 32) & 0xf;
+	to_ms = ((cap >> 24) & 0xff) * 500;
+	c.wait_ms = to_ms < MIN_WAIT_MS ? MIN_WAIT_MS : to_ms > MAX_WAIT_MS ? MAX_WAIT_MS : to_ms;
+	c.qdepth = (cap & 0xffff) + 1 < QDEPTH ? (unsigned)(cap & 0xffff) + 1 : QDEPTH;
+	if (!((cap >> 37) & 1))
+		fail("controller lacks the NVM command set (CAP 0x%016llx)", (unsigned long long)cap);
+	if ((cap >> 48) & 0xf)
+		fail("controller does not support 4 KiB pages (CAP.MPSMIN %u)", (unsigned)(cap >> 48) & 0xf);
+	if (c.bar_size < NVME_DB + 2 * (4U << c.dstrd))
+		fail("BAR0 too small for doorbells (DSTRD %u)", c.dstrd);
+	if (c.qdepth < 2)
+		fail("CAP.MQES too small");
+	wr32(NVME_CC, 0);
+	if ((err = wait_rdy(0)))
+		fail("disable: CSTS.RDY did not clear (%s, CSTS 0x%x)", err, rd32(NVME_CSTS));
+	wr32(NVME_AQA, (c.qdepth - 1) << 16 | (c.qdepth - 1));
+	wr64(NVME_ASQ, SQ_IOVA);
+	wr64(NVME_ACQ, CQ_IOVA);
+	c.sq_tail = c.cq_head = 0;
+	c.phase = 1;
+	mb();
+	wr32(NVME_CC, CC_EN | CC_IOSQES(6) | CC_IOCQES(4));	/* CSS=NVM, MPS=4K, AMS=RR */
+	if ((err = wait_rdy(1)))
+		fail("enable: CSTS.RDY not set (%s, CSTS 0x%x)", err, rd32(NVME_CSTS));
+	say("CAP 0x%016llx (MQES %u DSTRD %u TO %u ms, waiting up to %u ms), enabled with %u-entry admin queues, CSTS 0x%x",
+	    (unsigned long long)cap, (unsigned)(cap & 0xffff), c.dstrd, to_ms, c.wait_ms,
+	    c.qdepth, rd32(NVME_CSTS));
+
+	/* 5. Identify Controller */
+	if (!identify_ctrl(1, c.wait_ms, &status))
+		fail("identify: no completion within %u ms", c.wait_ms);
+	if (status)
+		fail("identify: status 0x%04x (SCT %u SC 0x%02x)", status, (status >> 8) & 7, status & 0xff);
+	say("identify controller (cid 1) completed, status 0");
+
+	/* 6. check identify data */
+	{
+		uint16_t vid = c.data[0] | c.data[1] << 8, ssvid = c.data[2] | c.data[3] << 8;
+
+		id_str(sn, c.data + 4, 20);
+		id_str(mn, c.data + 24, 40);
+		snprintf(want_sn, sizeof(want_sn), "%s", argv[2]);
+		for (size_t l = strlen(want_sn); l && want_sn[l - 1] == ' '; l--)
+			want_sn[l - 1] = '\0';
+		if (vid != 0x1b36)
+			fail("identify VID 0x%04x, expected 0x1b36 (SSVID 0x%04x)", vid, ssvid);
+		if (strcmp(sn, want_sn))
+			fail("identify serial '%s', expected '%s'", sn, want_sn);
+		say("identify data: VID 0x%04x SSVID 0x%04x serial '%s' (matches) model '%s'",
+		    vid, ssvid, sn, mn);
+	}
+
+	/* 7. fault check: the device must not be able to write the unmapped buffer */
+	memset(c.data, 0xa5, BUF_SZ);
+	mb();
+	dma_unmap(DATA_IOVA);
+	if (identify_ctrl(2, FAULT_WAIT_MS, &status)) {
+		if ((bad = count_bad(&first_bad)))
+			fail("fault check: %u bytes of the unmapped buffer changed (first at 0x%x), status 0x%04x",
+			     bad, first_bad, status);
+		if (status)
+			say("fault check: data iova unmapped, identify (cid 2) failed with status 0x%04x (SCT %u SC 0x%02x%s), buffer intact",
+			    status, (status >> 8) & 7, status & 0xff, status & 0x4000 ? " DNR" : "");
+		else
+			say("fault check: data iova unmapped, identify (cid 2) completed with status 0 (device did not report the DMA fault), buffer intact");
+	} else {
+		if ((bad = count_bad(&first_bad)))
+			fail("fault check: %u bytes of the unmapped buffer changed (first at 0x%x), no completion",
+			     bad, first_bad);
+		say("fault check: data iova unmapped, identify (cid 2): no completion within %u ms, buffer intact",
+		    FAULT_WAIT_MS);
+	}
+
+	/* 8. teardown */
+	wr32(NVME_CC, 0);
+	err = wait_rdy(0);
+	if (c.bar)
+		munmap(c.bar_map, c.bar_size);
+	c.bar = NULL;
+	cfg_wr16(PCI_COMMAND, cmd_orig);
+	dma_unmap(SQ_IOVA);
+	dma_unmap(CQ_IOVA);
+	close(c.device);
+	ioctl(c.group, VFIO_GROUP_UNSET_CONTAINER);
+	close(c.group);
+	close(c.container);
+	munmap(c.sq, BUF_SZ);
+	munmap(c.cq, BUF_SZ);
+	munmap(c.data, BUF_SZ);
+	say("teardown: controller disabled%s%s%s, IOVAs unmapped, device/group/container closed",
+	    err ? " (warning: CSTS.RDY did not clear: " : "", err ? err : "", err ? ")" : "");
+	say("PASS");
+	return 0;
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The series checks.  Each prints 'check: <name>: PASS|FAIL ...'; the last
+# line is 'check: N passed, N failed'.
+#   check.sh            all: queue/series, round trip, checkpatch, sparse
+#   check.sh --quick    the same (sparse reuses the existing build dirs)
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+pass=0 failn=0
+result() { # name status detail
+	if [ "$2" = PASS ]; then pass=$((pass + 1)); else failn=$((failn + 1)); fi
+	echo "check: $1: $2${3:+ $3}"
+}
+logdir=$OUT/check
+mkdir -p "$logdir"
+
+# 1. patches/series and the files agree.
+bad=""
+while read -r p; do
+	case "$p" in '' | \#*) continue ;; esac
+	[ -f "$PATCHES/$p" ] || bad="$bad missing:$p"
+done < "$PATCHES/series"
+for f in "$PATCHES"/*.patch; do
+	[ -e "$f" ] || continue
+	grep -qxF "$(basename "$f")" "$PATCHES/series" || bad="$bad unlisted:$(basename "$f")"
+done
+[ -z "$bad" ] && result series PASS "($(grep -c . "$PATCHES/series" || true) patches)" || result series FAIL "$bad"
+
+[ -d "$TREE/.git" ] || "$TOP/scripts/tree.sh" >&2 || { result tree FAIL "make tree failed"; echo "check: $pass passed, $failn failed"; exit 1; }
+
+# 2. Round trip: the queue applied to base and exported again is the queue.
+wt=$BUILD/roundtrip
+git -C "$TREE" worktree remove --force "$wt" >/dev/null 2>&1 || rm -rf "$wt"
+git -C "$TREE" worktree prune
+if git -C "$TREE" worktree add -q --detach "$wt" base 2>"$logdir/roundtrip.log"; then
+	ok=1
+	while read -r p; do
+		case "$p" in '' | \#*) continue ;; esac
+		git -C "$wt" am -q "$PATCHES/$p" >>"$logdir/roundtrip.log" 2>&1 || { ok=0; echo "does not apply: $p" >>"$logdir/roundtrip.log"; break; }
+	done < "$PATCHES/series"
+	if [ $ok = 1 ] && "$TOP/scripts/export.sh" "$wt" "$BUILD/roundtrip-out" 2>>"$logdir/roundtrip.log" &&
+		diff -r -x '*.txt' "$PATCHES" "$BUILD/roundtrip-out" >>"$logdir/roundtrip.log" 2>&1; then
+		result roundtrip PASS "(tree from the queue exports to the same files)"
+	else
+		result roundtrip FAIL "(see out/check/roundtrip.log)"
+	fi
+	git -C "$TREE" worktree remove --force "$wt" >/dev/null 2>&1
+	rm -rf "$BUILD/roundtrip-out"
+else
+	result roundtrip FAIL "(cannot create a worktree)"
+fi
+
+# 3. checkpatch --strict on every patch.
+cpbad=""
+: > "$logdir/checkpatch.log"
+while read -r p; do
+	case "$p" in '' | \#*) continue ;; esac
+	out=$(cd "$TREE" && perl scripts/checkpatch.pl --strict --terse --show-types "$PATCHES/$p" 2>&1)
+	printf '%s\n' "$out" >> "$logdir/checkpatch.log"
+	printf '%s\n' "$out" | grep -qE '(ERROR|WARNING|CHECK):' && cpbad="$cpbad $p"
+done < "$PATCHES/series"
+[ -z "$cpbad" ] && result checkpatch PASS "(--strict, every patch)" || result checkpatch FAIL "on:$cpbad (see out/check/checkpatch.log)"
+
+# 4. sparse (C=2) on the driver's objects, series applied, in each build dir
+#    configured for it: build/guest (driver + SVA) and build/kunit (+ tests).
+sp_any=0 sp_bad=0
+: > "$logdir/sparse.log"
+for kout in "$BUILD/guest" "$BUILD/kunit"; do
+	[ -f "$kout/.config" ] || continue
+	grep -q '^CONFIG_ARM_SMMU_V3=y' "$kout/.config" || continue
+	sp_any=1
+	if ! with_kbuild_lock make -s -C "$TREE" O="$kout" ARCH=arm64 CROSS_COMPILE="$CROSS_COMPILE" \
+		CC="$KCC" HOSTCC="$HOSTCC_CMD" -j"$JOBS" C=2 drivers/iommu/arm/arm-smmu-v3/ \
+		> "$logdir/sparse-$(basename "$kout").log" 2>&1; then
+		sp_bad=1
+	fi
+	cat "$logdir/sparse-$(basename "$kout").log" >> "$logdir/sparse.log"
+done
+if [ $sp_any = 0 ]; then
+	result sparse FAIL "(no build dir configured: run 'make kunit' or 'make e2e' first)"
+elif [ $sp_bad = 1 ] || grep -qE 'arm-smmu-v3/.*(warning|error):' "$logdir/sparse.log"; then
+	result sparse FAIL "$(grep -cE 'arm-smmu-v3/.*(warning|error):' "$logdir/sparse.log") warnings (see out/check/sparse.log)"
+else
+	result sparse PASS "(C=2 on drivers/iommu/arm/arm-smmu-v3/)"
+fi
+
+echo "check: $pass passed, $failn failed"
+[ $failn = 0 ]
