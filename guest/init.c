@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -266,19 +267,37 @@ static int drop_caches(void)
 
 #define CHUNK	(1 * MIB)
 
+/*
+ * The buffer the disks DMA to and from.  virtio maps every segment of a
+ * request on its own, so the number of map/unmap calls, and hence of TLB
+ * invalidations, follows the physical layout of the buffer.  A huge page
+ * makes each 1 MiB chunk one physically contiguous segment, so the command
+ * counts of the report do not depend on how memory happened to be laid out.
+ */
+static void *dma_buf;
+
+static int dma_buf_init(void)
+{
+	dma_buf = mmap(NULL, 2 * MIB, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
+	if (dma_buf != MAP_FAILED)
+		return 0;
+	say("e2e: no huge page (%s): command counts will vary from run to run",
+	    strerror(errno));
+	if (posix_memalign(&dma_buf, 4096, CHUNK))
+		return -ENOMEM;
+	return 0;
+}
+
 /* Write the pattern with O_DIRECT; 0 or a negative errno. */
 static int disk_write(const char *dev, uint64_t seed, size_t bytes)
 {
-	void *buf;
+	void *buf = dma_buf;
 	int fd, err = 0;
 
-	if (posix_memalign(&buf, 4096, CHUNK))
-		return -ENOMEM;
 	fd = open(dev, O_WRONLY | O_DIRECT);
-	if (fd < 0) {
-		free(buf);
+	if (fd < 0)
 		return -errno;
-	}
 	for (size_t off = 0; off < bytes && !err; off += CHUNK) {
 		fill(buf, CHUNK, seed, off);
 		if (pwrite(fd, buf, CHUNK, off) != CHUNK)
@@ -287,7 +306,6 @@ static int disk_write(const char *dev, uint64_t seed, size_t bytes)
 	if (!err && fsync(fd))
 		err = -errno;
 	close(fd);
-	free(buf);
 	return err;
 }
 
@@ -298,10 +316,10 @@ static int disk_write(const char *dev, uint64_t seed, size_t bytes)
  */
 static int disk_verify(const char *dev, uint64_t seed, size_t bytes)
 {
-	void *buf, *want;
+	void *buf = dma_buf, *want = malloc(CHUNK);
 	int fd, ret = 0;
 
-	if (posix_memalign(&buf, 4096, CHUNK) || posix_memalign(&want, 4096, CHUNK))
+	if (!want)
 		return -ENOMEM;
 	drop_caches();
 	fd = open(dev, O_RDONLY | O_DIRECT);
@@ -321,7 +339,6 @@ static int disk_verify(const char *dev, uint64_t seed, size_t bytes)
 	}
 	close(fd);
 out:
-	free(buf);
 	free(want);
 	return ret;
 }
@@ -592,6 +609,10 @@ int main(void)
 	say("@@E2E INFO virtio-bdf %s", virtio_bdf);
 	say("@@E2E INFO nvme-bdf %s", nvme_bdf);
 
+	if (dma_buf_init()) {
+		say("e2e: out of memory");
+		reboot(RB_POWER_OFF);
+	}
 	phase_probe();
 	if (phase_dma())
 		phase_switch();

@@ -34,6 +34,7 @@ class Window:
         self.cmds = collections.Counter()
         self.events = collections.Counter()        # (type, sid)
         self.xlate = collections.Counter()         # (kind, sid)
+        self.console = []
 
 
 def parse(path):
@@ -59,6 +60,7 @@ def parse(path):
                         cur.xlate[(kind[len("translate_"):], int(s.group(1), 16))] += 1
                 continue
             console.append(line)
+            cur.console.append(line)
             i = line.find("@@E2E ")
             if i < 0:
                 continue
@@ -136,6 +138,8 @@ def main():
         (vf.xlate[("success", ns)] > 0, "no translated nvme access under VFIO"),
         (vf.events[("F_TRANSLATION", ns)] > 0, "no F_TRANSLATION event for the unmapped IOVA"),
         (not other, "unexpected events under VFIO: %s" % dict(other)),
+        (any("arm-smmu-v3" in l and "event 0x10 received" in l for l in vf.console),
+         "the driver did not log the F_TRANSLATION event (event 0x10)"),
         (no_events(["p4-prepare", "p4-rebind"]), "SMMU events outside the VFIO fault"),
         (w("p4-rebind").xlate[("success", ns)] > 0, "no translated nvme access after rebinding"),
     ])

@@ -60,7 +60,7 @@ timeout --foreground -k 10 "$timeout_s" qemu-system-aarch64 \
 	-machine virt,iommu=smmuv3 -cpu cortex-a57 -smp 2 -m 1G \
 	-nographic -no-reboot -nodefaults -serial stdio \
 	-kernel "$image" -initrd "$work/initramfs.cpio" \
-	-append "console=ttyAMA0 panic=-1 vfio_iommu_type1.allow_unsafe_interrupts=1 e2e.virtio=$VIRTIO_BDF e2e.nvme=$NVME_BDF e2e.serial=$NVME_SERIAL" \
+	-append "console=ttyAMA0 panic=-1 hugepages=2 vfio_iommu_type1.allow_unsafe_interrupts=1 e2e.virtio=$VIRTIO_BDF e2e.nvme=$NVME_BDF e2e.serial=$NVME_SERIAL" \
 	-drive if=none,id=vd0,file="$work/virtio.img",format=raw \
 	-device virtio-blk-pci,drive=vd0,addr=02.0,iommu_platform=on,disable-legacy=on \
 	-drive if=none,id=nv0,file="$work/nvme.img",format=raw \

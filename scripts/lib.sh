@@ -40,7 +40,7 @@ note() { printf '==> %s\n' "$*" >&2; }
 
 # The Debian packages every target may need.
 REQUIRED_PKGS="gcc-aarch64-linux-gnu qemu-system-arm sparse ccache bc flex bison \
-libssl-dev libelf-dev cpio rsync python3 xz-utils git make gcc perl"
+libssl-dev libelf-dev cpio rsync python3 xz-utils git make gcc perl python3-ply python3-git"
 
 # Packages are checked by the commands they provide.
 pkg_missing() {
@@ -52,6 +52,9 @@ pkg_missing() {
 		libssl-dev) [ -f /usr/include/openssl/ssl.h ] && continue; missing="$missing $p"; continue ;;
 		libelf-dev) [ -f /usr/include/libelf.h ] && continue; missing="$missing $p"; continue ;;
 		xz-utils) cmd=xz ;;
+		python3-ply | python3-git) # checkpatch's SPDX check, under Debian's python3
+			/usr/bin/python3 -c "import ${p#python3-}" 2>/dev/null && continue
+			missing="$missing $p"; continue ;;
 		*) cmd=$p ;;
 		esac
 		command -v "$cmd" >/dev/null 2>&1 || missing="$missing $p"
