@@ -22,7 +22,12 @@ export ARCH CROSS_COMPILE
 
 # ccache is used automatically when it is installed.
 CCACHE_DIR=${CCACHE_DIR:-$HOME/.ccache}
-export CCACHE_DIR
+# Out-of-tree kernel builds name sources by absolute path: rewriting paths
+# below build/ as relative ones lets every clone of the project (and CI on
+# the same machine) share the cache.
+CCACHE_BASEDIR=${CCACHE_BASEDIR:-$BUILD}
+CCACHE_NOHASHDIR=1
+export CCACHE_DIR CCACHE_BASEDIR CCACHE_NOHASHDIR
 if command -v ccache >/dev/null 2>&1; then
 	KCC="ccache ${CROSS_COMPILE}gcc"
 	HOSTCC_CMD="ccache gcc"
