@@ -2,7 +2,8 @@
 """Judge one end-to-end run from its QEMU log (console + trace in one file).
 
 The guest announces windows with '@@E2E WINDOW <name>'; every QEMU trace
-line after it belongs to that window.  For each window we count the SMMU
+line after it belongs to that window (a phase names its windows, or
+patterns of them such as 'p5-c*-blocked').  For each window we count the SMMU
 commands by opcode (smmuv3_cmdq_opcode), the events recorded
 (smmuv3_record_event) and, per StreamID, the translated, bypassed and
 aborted accesses (smmuv3_translate_*).  A phase passes when the guest says
@@ -13,6 +14,7 @@ Prints the report; the last line is 'e2e: N passed, N failed'.  Exit status
 """
 import argparse
 import collections
+import fnmatch
 import json
 import re
 import sys
@@ -22,10 +24,16 @@ PHASES = {
     2: ("DMA through translation", ["p2-dma"]),
     3: ("domain switching", ["p3-switch", "p3-identity", "p3-dma"]),
     4: ("VFIO", ["p4-prepare", "p4-vfio", "p4-rebind"]),
-    5: ("report", []),
+    5: ("domain cycling", ["p5-*"]),
+    6: ("failed attach (fail-nth)", ["p6-*"]),
+    7: ("report", []),
 }
+REPORT = max(PHASES)
 
-TRACE = re.compile(r"^(?:\d+@[\d.]+:)?smmuv3_(\w+) (.*)$")
+# QEMU writes each trace line whole, but the guest's console output (the
+# other vCPU, the UART) can be cut by one: a trace line may follow part of a
+# console line whose rest comes on the next line.  Search, don't match.
+TRACE = re.compile(r"(?:\d+@[\d.]+:)?smmuv3_(cmdq_opcode|record_event|translate_[a-z]+) (.*)$")
 SID = re.compile(r"sid=0x([0-9a-f]+)")
 
 
@@ -42,11 +50,13 @@ def parse(path):
     cur = windows["boot"]
     results, info, console = {}, {}, []
     done = False
+    partial = ""        # console text cut by a trace line
     with open(path, errors="replace") as f:
         for raw in f:
             line = raw.rstrip("\r\n")
-            m = TRACE.match(line)
+            m = TRACE.search(line)
             if m:
+                partial += line[:m.start()]
                 kind, rest = m.groups()
                 if kind == "cmdq_opcode":
                     cur.cmds[rest.replace("<--- ", "").replace("SMMU_CMD_", "")] += 1
@@ -59,6 +69,7 @@ def parse(path):
                     if s:
                         cur.xlate[(kind[len("translate_"):], int(s.group(1), 16))] += 1
                 continue
+            line, partial = partial + line, ""
             console.append(line)
             cur.console.append(line)
             i = line.find("@@E2E ")
@@ -76,13 +87,17 @@ def parse(path):
     return windows, results, info, console, done
 
 
-def sum_windows(windows, names):
+def match(windows, patterns):
+    """The names of the windows that match any of the patterns, in order."""
+    return [n for n in windows if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
+
+
+def sum_windows(windows, patterns):
     w = Window()
-    for n in names:
-        if n in windows:
-            w.cmds.update(windows[n].cmds)
-            w.events.update(windows[n].events)
-            w.xlate.update(windows[n].xlate)
+    for n in match(windows, patterns):
+        w.cmds.update(windows[n].cmds)
+        w.events.update(windows[n].events)
+        w.xlate.update(windows[n].xlate)
     return w
 
 
@@ -132,6 +147,75 @@ def main():
         (dma.xlate[("bypass", vs)] == 0, "bypassed accesses after switching back to DMA"),
         (no_events(PHASES[3][1]), "SMMU events recorded"),
     ])
+    # Phase 5: every step of every cycle, judged from its own window.
+    def xl(name, kind):
+        return w(name).xlate[(kind, vs)]
+
+    cycles = int(info.get("cycles", "0") or 0)
+    p5 = []
+    steps = [("p5-start", "dma")]
+    for c in range(1, cycles + 1):
+        steps += [("p5-c%d-identity" % c, "identity"), ("p5-c%d-dma-a" % c, "dma"),
+                  ("p5-c%d-blocked" % c, "blocked"), ("p5-c%d-dma-b" % c, "dma")]
+    p5.append((cycles > 0, "the guest did not say how many cycles it ran"))
+    missing = [n for n, _ in steps if n not in windows]
+    p5.append((not missing, "windows missing: %s" % " ".join(missing[:6])))
+    for kind, ok, why in [
+        ("dma", lambda n: xl(n, "success") > 0, "no translated access"),
+        ("dma", lambda n: xl(n, "bypass") == 0, "bypassed accesses"),
+        ("identity", lambda n: xl(n, "bypass") > 0, "no bypassed access"),
+        ("identity", lambda n: xl(n, "success") == 0, "translated accesses"),
+        ("blocked", lambda n: xl(n, "success") == 0 and xl(n, "bypass") == 0,
+         "an access went through while blocked"),
+        ("blocked", lambda n: w(n).cmds["CFGI_STE"] > 0,
+         "no STE invalidation: the group kept its domain"),
+    ]:
+        bad = [n for n, k in steps if k == kind and n in windows and not ok(n)]
+        p5.append((not bad, "%s in %s" % (why, " ".join(bad[:6]))))
+    bad = [n for n, k in steps if k != "blocked" and n in windows and xl(n, "abort")]
+    p5.append((not bad, "aborted accesses in %s" % " ".join(bad[:6])))
+    p5.append((no_events(PHASES[5][1]), "SMMU events recorded: %s" %
+               dict(sum_windows(windows, PHASES[5][1]).events)))
+
+    # Phase 6: each failed attempt left identity (bypass only), then DMA.
+    k = info.get("fail-nth-count")
+    fails = match(windows, ["p6-fail-*"])
+    absorbed = match(windows, ["p6-absorbed-*"])
+    p6 = [(k is not None, "the guest did not report fail-nth-count")]
+    if k is not None:
+        p6.append((len(fails) > 0, "no failed allocation made the switch fail"))
+        p6.append((len(fails) + len(absorbed) == int(k),
+                   "%d failure and %d absorbed windows for fail-nth-count %s" %
+                   (len(fails), len(absorbed), k)))
+    for ok, why in [
+        (lambda n: xl(n, "bypass") > 0, "no bypassed access"),
+        (lambda n: xl(n, "success") == 0, "translated accesses"),
+        (lambda n: xl(n, "abort") == 0, "aborted accesses"),
+    ]:
+        bad = [n for n in fails if not ok(n)]
+        p6.append((not bad, "%s after the failed attach: %s" % (why, " ".join(bad[:6]))))
+    for ok, why in [
+        (lambda n: xl(n, "success") > 0, "no translated access"),
+        (lambda n: xl(n, "bypass") == 0 and xl(n, "abort") == 0, "bypassed or aborted accesses"),
+    ]:
+        bad = [n for n in absorbed if not ok(n)]
+        p6.append((not bad, "%s after an absorbed failure: %s" % (why, " ".join(bad[:6]))))
+    p6.append((xl("p6-dma", "success") > 0, "no translated access after the final switch to DMA"))
+    p6.append((xl("p6-dma", "bypass") == 0 and xl("p6-dma", "abort") == 0,
+               "bypassed or aborted accesses after the final switch to DMA"))
+    p6.append((no_events(PHASES[6][1]), "SMMU events recorded: %s" %
+               dict(sum_windows(windows, PHASES[6][1]).events)))
+
+    def p6_trace():
+        """Where the failure windows' accesses went, for a failed phase 6."""
+        odd = ["%s: success %d bypass %d abort %d" % (n, xl(n, "success"), xl(n, "bypass"),
+                                                      xl(n, "abort"))
+               for n in fails if xl(n, "success") or xl(n, "abort") or not xl(n, "bypass")]
+        odd += ["%s: success %d bypass %d abort %d" % (n, xl(n, "success"), xl(n, "bypass"),
+                                                       xl(n, "abort"))
+                for n in absorbed if not xl(n, "success") or xl(n, "abort") or xl(n, "bypass")]
+        return "; trace " + ", ".join(odd[:4]) if odd else ""
+
     vf = w("p4-vfio")
     other = {k: v for k, v in vf.events.items() if k != ("F_TRANSLATION", ns)}
     judge(4, [
@@ -143,6 +227,12 @@ def main():
         (no_events(["p4-prepare", "p4-rebind"]), "SMMU events outside the VFIO fault"),
         (w("p4-rebind").xlate[("success", ns)] > 0, "no translated nvme access after rebinding"),
     ])
+    judge(5, p5)
+    judge(6, p6)
+    if verdict[6][0] == "FAIL":
+        verdict[6] = (verdict[6][0], verdict[6][1] + p6_trace())
+    if k is not None:
+        verdict[6] = (verdict[6][0], verdict[6][1] + " [fail-nth-count %s]" % k)
 
     counts = {}
     for n, (name, names) in PHASES.items():
@@ -150,8 +240,10 @@ def main():
             s = sum_windows(windows, names)
             counts[str(n)] = {
                 "commands": dict(sorted(s.cmds.items())),
-                "events": {"%s sid=%#x" % k: v for k, v in sorted(s.events.items())},
+                "events": {"%s sid=%#x" % e: v for e, v in sorted(s.events.items())},
             }
+    if k is not None:
+        counts["6"]["fail-nth-count"] = int(k)
     base = None
     if a.baseline:
         try:
@@ -159,7 +251,7 @@ def main():
                 base = json.load(f)
         except (OSError, ValueError):
             base = None
-    verdict[5] = ("PASS", "command counts per phase below") if done else \
+    verdict[REPORT] = ("PASS", "command counts per phase below") if done else \
         ("FAIL", "the guest did not finish (QEMU exit %d)" % a.qemu_rc)
 
     out = []
@@ -181,11 +273,18 @@ def main():
         ops = sorted(set(c["commands"]) | set(b.get("commands", {})))
         total = sum(c["commands"].values())
         btotal = sum(b.get("commands", {}).values()) if base else None
-        out.append("  phase %d %s: %d commands%s" % (
-            n, name, total, " (base %d)" % btotal if base else ""))
+        extra = ""
+        if "fail-nth-count" in c:
+            extra = ", fail-nth-count %d" % c["fail-nth-count"]
+            if base and "fail-nth-count" in b:
+                extra += " (base %d)" % b["fail-nth-count"]
+        out.append("  phase %d %s: %d commands%s%s" % (
+            n, name, total,
+            "" if not base else " (base %d)" % btotal if str(n) in base else " (no base figures)",
+            extra))
         for op in ops:
             v = c["commands"].get(op, 0)
-            if base:
+            if base and str(n) in base:
                 bv = b.get("commands", {}).get(op, 0)
                 out.append("    %-16s %6d  base %6d%s" % (op, v, bv, "" if v == bv else "  (%+d)" % (v - bv)))
             else:
