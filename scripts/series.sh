@@ -17,9 +17,10 @@ cover=$(ls "$dest"/0000-cover-letter.patch)
 title=$(sed -n '1p' "$TOP/patches/cover-letter.txt")
 body=$(sed '1,2d' "$TOP/patches/cover-letter.txt"
 	echo
-	echo "Base: Debian $BASE_PKG $BASE_VERSION (the content of /usr/src/$BASE_PKG.tar.xz"
-	echo "in $BASE_DEB, sha256 $BASE_SHA256). 'make tree' in the project recreates"
-	echo "the base commit named below byte for byte.")
+	echo "Base: Debian $BASE_PKG $BASE_VERSION, the content of"
+	echo "/usr/src/$BASE_PKG.tar.xz in $BASE_DEB"
+	echo "(sha256 $BASE_SHA256);"
+	echo "'make tree' recreates the base commit named below byte for byte.")
 python3 - "$cover" "$title" "$body" <<'PY'
 import sys
 path, title, body = sys.argv[1:]
