@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Export the commits base..HEAD of build/linux as the queue: patches/*.patch
-# and patches/series.  File names come from the subjects, so they are stable;
+# and patches/series, numbered as a mail series.  File names come from the
+# subjects, so they are stable;
 # no version signature, zeroed commit hashes and fixed-width index lines, so
 # that exporting an unchanged tree changes nothing.
 #   export.sh [SRC_TREE [DEST_DIR]]     (defaults: build/linux, patches/)
@@ -17,7 +18,7 @@ fi
 mkdir -p "$dest"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-git -C "$src" format-patch -q -N --no-signature --zero-commit --abbrev=12 \
+git -C "$src" format-patch -q --no-signature --zero-commit --abbrev=12 \
 	--no-cover-letter -o "$tmp" base..HEAD
 rm -f "$dest"/*.patch
 : > "$dest/series.new"
