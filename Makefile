@@ -3,7 +3,7 @@
 
 S := scripts
 
-.PHONY: help run test tree export series check kunit e2e bisect baseline deps clean distclean
+.PHONY: help run test tree export series check kunit e2e bisect baseline fresh-check deps clean distclean
 
 help:
 	@echo "make run       install what is missing, build the tree and guest, run the end-to-end scenario"
@@ -16,6 +16,7 @@ help:
 	@echo "make e2e       the end-to-end scenario only"
 	@echo "make bisect    build the arm64 kernel at every patch"
 	@echo "make baseline  run the scenario on the pristine base, keep its figures in e2e/"
+	@echo "make fresh-check  run 'make run' and 'make test' in a clean Debian bookworm root (as root)"
 	@echo "make deps      install the Debian packages needed (as root)"
 	@echo "make clean     remove build/ and out/ (keeps the downloaded base in cache/)"
 
@@ -52,6 +53,9 @@ bisect:
 
 baseline:
 	@$(S)/baseline.sh
+
+fresh-check:
+	@$(S)/fresh-check.sh
 
 clean:
 	@if [ -d build/linux/.git ]; then git -C build/linux worktree prune; fi

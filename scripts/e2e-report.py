@@ -26,7 +26,8 @@ PHASES = {
     4: ("VFIO", ["p4-prepare", "p4-vfio", "p4-rebind"]),
     5: ("domain cycling", ["p5-*"]),
     6: ("failed attach (fail-nth)", ["p6-*"]),
-    7: ("report", []),
+    7: ("failed attach from DMA", ["p7-*"]),
+    8: ("report", []),
 }
 REPORT = max(PHASES)
 
@@ -35,6 +36,10 @@ REPORT = max(PHASES)
 # console line whose rest comes on the next line.  Search, don't match.
 TRACE = re.compile(r"(?:\d+@[\d.]+:)?smmuv3_(cmdq_opcode|record_event|translate_[a-z]+) (.*)$")
 SID = re.compile(r"sid=0x([0-9a-f]+)")
+# A kernel splat on the console fails the phase it happened in: warnings
+# (list debugging reports a corrupted list with one), BUGs and oopses.
+SPLAT = re.compile(r"-{12}\[ cut here \]-{12}|WARNING: CPU: \d+|BUG: |Oops|"
+                   r"list_(?:add|del) corruption|Kernel panic")
 
 
 class Window:
@@ -116,6 +121,11 @@ def main():
     verdict = {}
 
     def judge(n, checks):
+        splats = [l.strip() for name in match(windows, PHASES[n][1])
+                  for l in windows[name].console if SPLAT.search(l)]
+        if splats:
+            verdict[n] = ("FAIL", "kernel splat: " + " | ".join(splats[:3]))
+            return
         guest = results.get(n)
         if guest is None:
             verdict[n] = ("FAIL", "the guest reported no result for this phase")
@@ -216,6 +226,27 @@ def main():
                 for n in absorbed if not xl(n, "success") or xl(n, "abort") or xl(n, "bypass")]
         return "; trace " + ", ".join(odd[:4]) if odd else ""
 
+    # Phase 7: a failed attach from the DMA domain writes nothing (the
+    # core's re-attach of the DMA domain finds the master already there),
+    # and the disk's DMA goes on being translated.
+    p7_failed = info.get("p7-failed", "").split()
+    p7 = [(bool(p7_failed) and p7_failed != ["none"],
+           "the guest reported no failed attach")]
+    tries = ["p7-try-%s" % n for n in p7_failed if n != "none"]
+    missing = [n for n in tries if n not in windows]
+    p7.append((not missing, "windows missing: %s" % " ".join(missing[:6])))
+    bad = ["%s (%s)" % (n, ", ".join("%s %d" % (op, v) for op, v in w(n).cmds.items()
+                                     if op.startswith("CFGI")))
+           for n in tries if any(op.startswith("CFGI") for op in w(n).cmds)]
+    p7.append((not bad, "configuration written by a failed attach: %s" % " ".join(bad[:4])))
+    checks = match(windows, ["p7-check-*"])
+    bad = [n for n in checks if xl(n, "success") == 0 or xl(n, "bypass") or xl(n, "abort")]
+    p7.append((bool(checks), "no read-back window after the failed attaches"))
+    p7.append((not bad, "not only translated accesses in %s" % " ".join(bad[:6])))
+    p7.append((xl("p7-dma", "success") > 0, "no translated access at the end"))
+    p7.append((no_events(PHASES[7][1]), "SMMU events recorded: %s" %
+               dict(sum_windows(windows, PHASES[7][1]).events)))
+
     vf = w("p4-vfio")
     other = {k: v for k, v in vf.events.items() if k != ("F_TRANSLATION", ns)}
     judge(4, [
@@ -229,6 +260,7 @@ def main():
     ])
     judge(5, p5)
     judge(6, p6)
+    judge(7, p7)
     if verdict[6][0] == "FAIL":
         verdict[6] = (verdict[6][0], verdict[6][1] + p6_trace())
     if k is not None:

@@ -28,11 +28,17 @@ res=$OUT/e2e/$label
 rm -rf "$work" "$res"
 mkdir -p "$work/root" "$res"
 
-note "building the guest programs"
-for prog in init vfio-nvme; do
-	"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
-		-o "$work/root/$prog" "$TOP/guest/$prog.c"
-done
+note "building the guest programs and the test module"
+# init: the helpers and phases 1-6 in init.c, each later phase in its file.
+"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror -I"$TOP/guest" \
+	-o "$work/root/init" "$TOP/guest/init.c" "$TOP/guest/p7-attach-dma.c"
+"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
+	-o "$work/root/vfio-nvme" "$TOP/guest/vfio-nvme.c"
+mkdir -p "$work/mod"
+cp "$TOP"/guest/modules/* "$work/mod/"
+with_kbuild_lock make -s -C "${SRC:-$TREE}" O="$KOUT" ARCH=arm64 \
+	CROSS_COMPILE="$CROSS_COMPILE" CC="$KCC" M="$work/mod" modules >&2 ||
+	die "the test module does not build"
 cat > "$work/initramfs.list" <<LIST
 dir /dev 0755 0 0
 nod /dev/console 0600 0 0 c 5 1
@@ -40,6 +46,7 @@ dir /proc 0755 0 0
 dir /sys 0755 0 0
 file /init $work/root/init 0755 0 0
 file /vfio-nvme $work/root/vfio-nvme 0755 0 0
+file /smmu_e2e_attach.ko $work/mod/smmu_e2e_attach.ko 0644 0 0
 LIST
 "$KOUT/usr/gen_init_cpio" "$work/initramfs.list" > "$work/initramfs.cpio"
 

@@ -2,7 +2,8 @@
 # Build the small arm64 guest kernel for the end-to-end scenario:
 # allnoconfig + guest/kernel.config, out of tree in $KOUT (default
 # build/guest), from the source tree $SRC (default build/linux, the series
-# applied).  Prints the path of the Image.
+# applied), with what external modules need (Module.symvers).  Prints the
+# path of the Image.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -31,5 +32,5 @@ if ! cmp -s "$frag" "$KOUT/.fragment" || [ ! -f "$KOUT/.config" ]; then
 	cp "$frag" "$KOUT/.fragment"
 fi
 note "building the guest kernel in ${KOUT#"$TOP"/}"
-with_kbuild_lock bash -c "$(declare -f kmake); SRC='$SRC' KOUT='$KOUT' CROSS_COMPILE='$CROSS_COMPILE' KCC='$KCC' HOSTCC_CMD='$HOSTCC_CMD' JOBS='$JOBS' kmake Image" >&2
+with_kbuild_lock bash -c "$(declare -f kmake); SRC='$SRC' KOUT='$KOUT' CROSS_COMPILE='$CROSS_COMPILE' KCC='$KCC' HOSTCC_CMD='$HOSTCC_CMD' JOBS='$JOBS' kmake Image modules" >&2
 echo "$KOUT/arch/arm64/boot/Image"

@@ -44,7 +44,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 note() { printf '==> %s\n' "$*" >&2; }
 
 # The Debian packages every target may need.
-REQUIRED_PKGS="gcc-aarch64-linux-gnu qemu-system-arm sparse ccache bc flex bison \
+REQUIRED_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm sparse ccache bc flex bison \
 libssl-dev libelf-dev cpio rsync python3 xz-utils git make gcc perl python3-ply python3-git"
 
 # Packages are checked by the commands they provide.
@@ -53,6 +53,10 @@ pkg_missing() {
 	for p in $REQUIRED_PKGS; do
 		case $p in
 		gcc-aarch64-linux-gnu) cmd=aarch64-linux-gnu-gcc ;;
+		libc6-dev-arm64-cross) # the guest programs' headers and static libc
+			[ -f /usr/aarch64-linux-gnu/include/bits/wordsize.h ] &&
+				[ -f /usr/aarch64-linux-gnu/lib/libc.a ] && continue
+			missing="$missing $p"; continue ;;
 		qemu-system-arm) cmd=qemu-system-aarch64 ;;
 		libssl-dev) [ -f /usr/include/openssl/ssl.h ] && continue; missing="$missing $p"; continue ;;
 		libelf-dev) [ -f /usr/include/libelf.h ] && continue; missing="$missing $p"; continue ;;

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# make fresh-check: prove that the README's two commands work on a Debian
+# bookworm machine that has never had the project's packages.
+#
+# A clean bookworm root is built with mmdebstrap (variant minbase, plus
+# 'make', the one package the README asks for before its commands) from the
+# Debian mirrors this machine's apt sources name.  The project's tracked
+# files are copied into it, and 'make run' then 'make test' run there as root
+# with CI=true, so every package they need has to come from the scripts' own
+# install step.  Report and log in out/fresh-check/.
+#
+# Environment:
+#   FRESH_CCACHE=share (default) bind-mounts this machine's ccache directory:
+#     object files are no package, and it saves ~10 minutes of compiling.
+#     FRESH_CCACHE=cold gives the root an empty cache of its own.
+#   FRESH_KEEP=1 keeps the root in build/fresh-root afterwards.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+[ "$(id -u)" = 0 ] || die "fresh-check builds a chroot: run it as root"
+
+root=$BUILD/fresh-root
+res=$OUT/fresh-check
+log=$res/log
+mkdir -p "$res"
+: > "$log"
+
+if ! command -v mmdebstrap >/dev/null 2>&1; then
+	note "installing mmdebstrap (on this machine, not in the root)"
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		mmdebstrap >/dev/null || die "could not install mmdebstrap"
+fi
+
+# The Debian mirrors of this machine, one-line format, bookworm suites only.
+sources() {
+	local f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] || continue
+		grep -E '^deb +[^ ]+ +bookworm' "$f" || true
+	done
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		awk '
+		function flush() {
+			if (types ~ /(^| )deb( |$)/ && suites ~ /bookworm/)
+				for (u in uris) for (s in suiteset)
+					print "deb " uris[u] " " suiteset[s] " " comps
+			delete uris; delete suiteset; types = suites = comps = ""
+		}
+		/^[ \t]*$/ { flush(); next }
+		/^Types:/ { sub(/^Types:[ \t]*/, ""); types = $0 }
+		/^URIs:/ { sub(/^URIs:[ \t]*/, ""); n = split($0, a, " "); for (i = 1; i <= n; i++) uris[i] = a[i] }
+		/^Suites:/ { sub(/^Suites:[ \t]*/, ""); suites = $0; n = split($0, a, " "); for (i = 1; i <= n; i++) suiteset[i] = a[i] }
+		/^Components:/ { sub(/^Components:[ \t]*/, ""); comps = $0 }
+		END { flush() }' "$f"
+	done
+}
+mapfile -t mirrors < <(sources | grep -v -e '^#' | sort -u)
+[ ${#mirrors[@]} -gt 0 ] || die "no bookworm mirror found in /etc/apt/sources.list*"
+
+mounted=()
+cleanup() {
+	local i
+	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
+		umount -l "${mounted[i]}" 2>/dev/null || true
+	done
+	# Never remove through a mount that is still there (/dev, /sys ...).
+	if grep -q " $root/" /proc/mounts; then
+		echo "warning: mounts left under $root; not removing it" >&2
+	elif [ -z "${FRESH_KEEP:-}" ]; then
+		rm -rf --one-file-system "$root"
+	fi
+}
+trap cleanup EXIT
+
+start=$(date +%s)
+grep -q " $root/" /proc/mounts && die "$root still has mounts: unmount them first"
+rm -rf --one-file-system "$root"
+note "mmdebstrap bookworm (minbase + make) into build/fresh-root"
+printf '%s\n' "${mirrors[@]}" | sed 's/^/mirror: /' >> "$log"
+mmdebstrap --variant=minbase --include=make --mode=root bookworm "$root" \
+	"${mirrors[@]}" >> "$log" 2>&1 || die "mmdebstrap failed (see out/fresh-check/log)"
+boot_done=$(date +%s)
+
+cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+mkdir -p "$root/root/project"
+git -C "$TOP" ls-files -z | (cd "$TOP" && tar --null -T - -cf -) |
+	tar -xf - -C "$root/root/project"
+
+bind() { # source target
+	mkdir -p "$2"
+	mount --bind "$1" "$2"
+	mounted+=("$2")
+}
+mount -t proc proc "$root/proc"; mounted+=("$root/proc")
+bind /sys "$root/sys"
+bind /dev "$root/dev"
+bind /dev/pts "$root/dev/pts"
+# Builds in the root take the same lock as builds on this machine.
+touch "$KBUILD_LOCK"
+touch "$root$KBUILD_LOCK"
+mount --bind "$KBUILD_LOCK" "$root$KBUILD_LOCK"; mounted+=("$root$KBUILD_LOCK")
+if [ "${FRESH_CCACHE:-share}" = share ]; then
+	mkdir -p "$CCACHE_DIR"
+	bind "$CCACHE_DIR" "$root/root/.ccache"
+fi
+
+note "make run, then make test, in the root as root (log: out/fresh-check/log)"
+set +e
+chroot "$root" /usr/bin/env -i HOME=/root CI=true LANG=C.UTF-8 \
+	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+	bash -c 'cd /root/project && make run && echo "==> make run: OK" && make test' \
+	>> "$log" 2>&1
+rc=$?
+set -e
+end=$(date +%s)
+
+final=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1 || true)
+{
+	echo "fresh root: mmdebstrap $((boot_done - start)) s, make run + make test $((end - boot_done)) s, total $((end - start)) s"
+	echo "ccache: ${FRESH_CCACHE:-share}"
+	grep -E '^==> (installing|make run)' "$log" || true
+	echo "make test: ${final:-no result line} (exit $rc)"
+} | tee "$res/summary"
+if [ "$rc" = 0 ] && [ -n "$final" ]; then
+	echo "fresh-check: 1 passed, 0 failed"
+else
+	tail -30 "$log" >&2
+	echo "fresh-check: 0 passed, 1 failed"
+	exit 1
+fi
