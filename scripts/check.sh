@@ -53,14 +53,17 @@ fi
 # 3. checkpatch --strict on every patch.  FILE_PATH_CHANGES ("does
 #    MAINTAINERS need updating?") fires for every added file; instead of
 #    trusting or ignoring it blindly, each added file must have a maintainer
-#    in MAINTAINERS (get_maintainer.pl).  checkpatch runs its SPDX check with
-#    Debian's python3 (python3-ply, python3-git), hence the PATH.
+#    in MAINTAINERS (get_maintainer.pl).  UNKNOWN_COMMIT_ID: the base is a
+#    source package without upstream history, so the upstream commits that
+#    Fixes: tags and messages name are never found in it.  checkpatch runs
+#    its SPDX check with Debian's python3 (python3-ply, python3-git), hence
+#    the PATH.
 cpbad=""
 : > "$logdir/checkpatch.log"
 while read -r p; do
 	case "$p" in '' | \#*) continue ;; esac
 	out=$(cd "$TREE" && PATH=/usr/bin:$PATH perl scripts/checkpatch.pl --strict --terse \
-		--show-types --ignore FILE_PATH_CHANGES "$PATCHES/$p" 2>&1)
+		--show-types --ignore FILE_PATH_CHANGES,UNKNOWN_COMMIT_ID "$PATCHES/$p" 2>&1)
 	printf '%s\n' "$out" >> "$logdir/checkpatch.log"
 	printf '%s\n' "$out" | grep -qE '(ERROR|WARNING|CHECK)|Traceback' && cpbad="$cpbad $p"
 	for f in $(awk '/^--- \/dev\/null/ { getline; sub("^\\+\\+\\+ b/", ""); print }' "$PATCHES/$p"); do

@@ -63,13 +63,15 @@ mounted=()
 cleanup() {
 	local i
 	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
-		umount -l "${mounted[i]}" 2>/dev/null || true
+		umount "${mounted[i]}" 2>/dev/null ||
+			umount -l "${mounted[i]}" 2>/dev/null || true
 	done
 	# Never remove through a mount that is still there (/dev, /sys ...).
 	if grep -q " $root/" /proc/mounts; then
 		echo "warning: mounts left under $root; not removing it" >&2
 	elif [ -z "${FRESH_KEEP:-}" ]; then
-		rm -rf --one-file-system "$root"
+		rm -rf --one-file-system "$root" ||
+			echo "warning: could not remove $root" >&2
 	fi
 }
 trap cleanup EXIT
