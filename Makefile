@@ -13,9 +13,9 @@ help:
 	@echo "make series    mail-ready series (cover letter + numbered patches) in out/series/"
 	@echo "make check     checkpatch --strict, sparse, tree/export round trip, series file"
 	@echo "make kunit     the driver's KUnit suites under QEMU (kunit.py, arm64)"
-	@echo "make e2e       the end-to-end scenario only"
+	@echo "make e2e       the end-to-end scenario only (QEMU=7.2|10, GUEST=plain|debug)"
 	@echo "make bisect    build the arm64 kernel at every patch"
-	@echo "make baseline  run the scenario on the pristine base, keep its figures in e2e/"
+	@echo "make baseline  run the scenario on the pristine base (both emulators, debug guest), keep its figures in e2e/"
 	@echo "make fresh-check  run 'make run' and 'make test' in a clean Debian bookworm root (as root)"
 	@echo "make deps      install the Debian packages needed (as root)"
 	@echo "make clean     remove build/ and out/ (keeps the downloaded base in cache/)"
@@ -46,7 +46,7 @@ kunit:
 	@$(S)/kunit.sh
 
 e2e:
-	@$(S)/e2e.sh
+	@$(S)/e2e.sh $(if $(QEMU),--qemu $(QEMU)) $(if $(GUEST),--guest $(GUEST))
 
 bisect:
 	@$(S)/bisect.sh

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define MIB		(1024 * 1024)
 
@@ -19,12 +20,22 @@ struct phase {
 	char reason[256];
 };
 
-extern char virtio_bdf[32];
+#define BIND_TIMEOUT	30	/* seconds a driver probe may take */
+
+extern char virtio_bdf[32], nvme_bdf[32], nvme_serial[64];
+/* A driver bind that did not return (see bind_driver()); 0 if none. */
+extern pid_t stuck_pid;
 
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void window(const char *name);
 void fail(struct phase *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+void report(struct phase *p, const char *ok_reason);
+void msleep(int ms);
+bool wait_for_path(const char *path, int seconds);
+void cmdline_arg(const char *cmdline, const char *key, char *out, size_t len);
+void fill(uint64_t *buf, size_t bytes, uint64_t seed, uint64_t off);
+int run(char *const argv[]);
 int read_file(const char *path, char *buf, size_t len);
 int write_file(const char *path, const char *val);
 bool exists(const char *path);
@@ -37,8 +48,22 @@ void disk_roundtrip(struct phase *p, const char *dev, uint64_t seed,
 void check_pattern(struct phase *p, const char *dev, uint64_t seed,
 		   size_t bytes);
 void virtio_restore(int group);
+int rebind(struct phase *p, const char *bdf, const char *driver, int group,
+	   const char *type);
+int bind_driver(const char *bdf, const char *driver);
+void show_stuck(void);
+int unbind_driver(const char *bdf);
+int set_override(const char *bdf, const char *driver);
+bool virtio_down(struct phase *p, int group, const char *type);
+bool virtio_up(struct phase *p, char *dev, size_t len, const char *step);
 
 /* Phase 7: p7-attach-dma.c */
 void phase_attach_from_dma(void);
+
+/* Phase 8: p8-stage2.c; @stage2: the SMMU has stage 2 (e2e.stage2=1) */
+void phase_stage2(bool stage2);
+
+/* Phase 9: p9-stress.c; @cmdline: the kernel command line */
+void phase_stress(const char *cmdline, bool stage2);
 
 #endif

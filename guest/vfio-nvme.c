@@ -8,7 +8,14 @@
  * unmaps the data buffer and checks that a second Identify cannot write
  * into it (the SMMU must block the DMA).
  *
- * Usage: vfio-nvme <pci-bdf> <expected-serial>
+ * Usage: vfio-nvme [--nesting] [--window NAME] <pci-bdf> <expected-serial>
+ *   --nesting      ask for VFIO_TYPE1_NESTING_IOMMU: on 6.1 the SMMUv3
+ *                  driver then gives the group a stage-2 domain (if the
+ *                  SMMU has stage 2; otherwise it falls back to stage 1)
+ *   --window NAME  announce '@@E2E WINDOW NAME-unmap' on the console just
+ *                  before the data buffer is unmapped, and 'NAME-teardown'
+ *                  after the fault check, so the host can judge that part
+ *                  of the trace on its own
  * Output: one "vfio-nvme: ..." line per step, then "vfio-nvme: PASS"
  *         (exit 0) or "vfio-nvme: FAIL <reason>" (exit 1).
  */
@@ -18,6 +25,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,7 +358,8 @@ int main(int argc, char **argv)
 	struct vfio_device_info di = { .argsz = sizeof(di) };
 	struct vfio_iommu_type1_info ii = { .argsz = sizeof(ii) };
 	struct vfio_region_info bar0, cfg;
-	const char *bdf, *err;
+	const char *bdf, *err, *win = NULL;
+	bool nesting = false;
 	uint16_t cmd_orig, cmd, status;
 	uint64_t cap;
 	unsigned to_ms, bad, first_bad = 0;
@@ -358,8 +367,19 @@ int main(int argc, char **argv)
 	ssize_t n;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (argc > 3) {
+		if (!strcmp(argv[1], "--nesting")) {
+			nesting = true;
+			argv++, argc--;
+		} else if (!strcmp(argv[1], "--window") && argc > 4) {
+			win = argv[2];
+			argv += 2, argc -= 2;
+		} else {
+			break;
+		}
+	}
 	if (argc != 3)
-		fail("usage: %s <pci-bdf> <expected-serial>", argv[0]);
+		fail("usage: %s [--nesting] [--window NAME] <pci-bdf> <expected-serial>", argv[0]);
 	bdf = argv[1];
 
 	/* 1. IOMMU group, container, group, device */
@@ -375,7 +395,11 @@ int main(int argc, char **argv)
 	if (ioctl(c.container, VFIO_GET_API_VERSION) != VFIO_API_VERSION)
 		fail("VFIO API version mismatch");
 	iommu_type = VFIO_TYPE1v2_IOMMU;
-	if (ioctl(c.container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0) {
+	if (nesting) {
+		iommu_type = VFIO_TYPE1_NESTING_IOMMU;
+		if (ioctl(c.container, VFIO_CHECK_EXTENSION, VFIO_TYPE1_NESTING_IOMMU) <= 0)
+			fail("container does not offer VFIO_TYPE1_NESTING_IOMMU");
+	} else if (ioctl(c.container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0) {
 		iommu_type = VFIO_TYPE1_IOMMU;
 		if (ioctl(c.container, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) <= 0)
 			fail("container supports neither Type1v2 nor Type1 IOMMU");
@@ -398,7 +422,8 @@ int main(int argc, char **argv)
 	if (ioctl(c.device, VFIO_DEVICE_GET_INFO, &di) || !(di.flags & VFIO_DEVICE_FLAGS_PCI))
 		fail("VFIO_DEVICE_GET_INFO: not a PCI device (%s)", strerror(errno));
 	say("group %s viable, container set (%s), device %s fd %d, %u regions",
-	    group_name, iommu_type == VFIO_TYPE1v2_IOMMU ? "Type1v2" : "Type1",
+	    group_name, iommu_type == VFIO_TYPE1_NESTING_IOMMU ? "Type1-nesting" :
+	    iommu_type == VFIO_TYPE1v2_IOMMU ? "Type1v2" : "Type1",
 	    bdf, c.device, di.num_regions);
 
 	/* 2. BAR0 + config space, enable memory space and bus mastering */
@@ -497,6 +522,8 @@ int main(int argc, char **argv)
 	/* 7. fault check: the device must not be able to write the unmapped buffer */
 	memset(c.data, 0xa5, BUF_SZ);
 	mb();
+	if (win)
+		printf("@@E2E WINDOW %s-unmap\n", win);
 	dma_unmap(DATA_IOVA);
 	if (identify_ctrl(2, FAULT_WAIT_MS, &status)) {
 		if ((bad = count_bad(&first_bad)))
@@ -516,6 +543,8 @@ int main(int argc, char **argv)
 	}
 
 	/* 8. teardown */
+	if (win)
+		printf("@@E2E WINDOW %s-teardown\n", win);
 	wr32(NVME_CC, 0);
 	err = wait_rdy(0);
 	if (c.bar)

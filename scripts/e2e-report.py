@@ -27,19 +27,33 @@ PHASES = {
     5: ("domain cycling", ["p5-*"]),
     6: ("failed attach (fail-nth)", ["p6-*"]),
     7: ("failed attach from DMA", ["p7-*"]),
-    8: ("report", []),
+    8: ("stage 2 (VFIO nesting)", ["p8-*"]),
+    9: ("stress", ["p9-*"]),
+    10: ("report", []),
 }
 REPORT = max(PHASES)
 
 # QEMU writes each trace line whole, but the guest's console output (the
 # other vCPU, the UART) can be cut by one: a trace line may follow part of a
 # console line whose rest comes on the next line.  Search, don't match.
-TRACE = re.compile(r"(?:\d+@[\d.]+:)?smmuv3_(cmdq_opcode|record_event|translate_[a-z]+) (.*)$")
+TRACE = re.compile(r"(?:\d+@[\d.]+:)?(smmuv3_cmdq_opcode|smmuv3_record_event|"
+                   r"smmuv3_translate_[a-z]+|smmu_ptw_invalid_pte|smmuv3_range_inval|"
+                   r"smmuv3_cmdq_tlbi_s12_vmid) (.*)$")
 SID = re.compile(r"sid=0x([0-9a-f]+)")
+STAGE = re.compile(r"stage=(\d)")
+VMID = re.compile(r"vmid=(-?\d+)")
 # A kernel splat on the console fails the phase it happened in: warnings
-# (list debugging reports a corrupted list with one), BUGs and oopses.
-SPLAT = re.compile(r"-{12}\[ cut here \]-{12}|WARNING: CPU: \d+|BUG: |Oops|"
-                   r"list_(?:add|del) corruption|Kernel panic")
+# (list debugging reports a corrupted list with one), BUGs and oopses, and
+# on the debug guest lockdep ("WARNING: possible circular locking..."),
+# KASAN ("BUG: KASAN: ..."), RCU stalls, hung tasks and soft lockups.
+SPLAT = re.compile(r"-{12}\[ cut here \]-{12}|WARNING: |BUG: |Oops|"
+                   r"list_(?:add|del) corruption|Kernel panic|"
+                   r"rcu: INFO: |detected stalls? on CPU|self-detected stall|"
+                   r"INFO: task .* blocked for more than|soft lockup|"
+                   r"ODEBUG: |DEBUG_LOCKS_WARN_ON")
+# kmemleak's report: which leaks are the IOMMU code's (its backtrace).
+IOMMU_CODE = re.compile(r"iommu|smmu|io_pgtable|arm_lpae|vfio|iopf|iova|dma_iommu|"
+                        r"iommu_dma|sva")
 
 
 class Window:
@@ -47,6 +61,9 @@ class Window:
         self.cmds = collections.Counter()
         self.events = collections.Counter()        # (type, sid)
         self.xlate = collections.Counter()         # (kind, sid)
+        self.stages = collections.Counter()        # (sid, stage) of translations
+        self.bad_pte = collections.Counter()       # stage of invalid PTEs walked
+        self.vmids = collections.Counter()         # VMIDs in range/S12 invalidations
         self.console = []
 
 
@@ -63,6 +80,7 @@ def parse(path):
             if m:
                 partial += line[:m.start()]
                 kind, rest = m.groups()
+                kind = kind[len("smmuv3_"):] if kind.startswith("smmuv3_") else kind
                 if kind == "cmdq_opcode":
                     cur.cmds[rest.replace("<--- ", "").replace("SMMU_CMD_", "")] += 1
                 elif kind == "record_event":
@@ -73,6 +91,16 @@ def parse(path):
                     s = SID.search(rest)
                     if s:
                         cur.xlate[(kind[len("translate_"):], int(s.group(1), 16))] += 1
+                        st = STAGE.search(rest)
+                        if st and kind == "translate_success":
+                            cur.stages[(int(s.group(1), 16), int(st.group(1)))] += 1
+                elif kind == "smmu_ptw_invalid_pte":
+                    st = STAGE.search(rest)
+                    cur.bad_pte[int(st.group(1)) if st else 0] += 1
+                else:       # range_inval, cmdq_tlbi_s12_vmid
+                    v, st = VMID.search(rest), STAGE.search(rest)
+                    if v:
+                        cur.vmids[(int(v.group(1)), int(st.group(1)) if st else 2)] += 1
                 continue
             line, partial = partial + line, ""
             console.append(line)
@@ -89,6 +117,8 @@ def parse(path):
                 info[words[1]] = " ".join(words[2:])
             elif words[0] == "DONE":
                 done = True
+            elif words[0] == "KMEMLEAK" and len(words) > 1:
+                info["kmemleak-" + words[1].lower()] = str(len(console))
     return windows, results, info, console, done
 
 
@@ -103,7 +133,27 @@ def sum_windows(windows, patterns):
         w.cmds.update(windows[n].cmds)
         w.events.update(windows[n].events)
         w.xlate.update(windows[n].xlate)
+        w.stages.update(windows[n].stages)
+        w.bad_pte.update(windows[n].bad_pte)
+        w.vmids.update(windows[n].vmids)
     return w
+
+
+def kmemleak(console, info):
+    """kmemleak's records (None if it did not run), and the IOMMU code's ones."""
+    if "kmemleak-begin" not in info or "kmemleak-end" not in info:
+        return None, []
+    lines = console[int(info["kmemleak-begin"]):int(info["kmemleak-end"]) - 1]
+    recs, cur = [], None
+    for l in lines:
+        if "unreferenced object" in l:
+            cur = [l.strip()]
+            recs.append(cur)
+        elif cur is not None:
+            cur.append(l.strip())
+    ours = [r[0] + " " + next((x for x in r if IOMMU_CODE.search(x) and x.startswith("[<")), "")
+            for r in recs if any(IOMMU_CODE.search(x) for x in r[1:] if x.startswith("[<"))]
+    return recs, ours
 
 
 def main():
@@ -113,6 +163,11 @@ def main():
     ap.add_argument("--sid", action="append", default=[], help="name=0xSID")
     ap.add_argument("--baseline", help="counts.json of the pristine base, for comparison")
     ap.add_argument("--json", help="write the per-phase counts here")
+    ap.add_argument("--qemu-version", default="", help="what the emulator said of itself")
+    ap.add_argument("--guest", default="plain", help="plain or debug guest kernel")
+    ap.add_argument("--seconds", type=int, help="the run's wall time")
+    ap.add_argument("--short", action="store_true",
+                    help="a shortened stress phase is allowed (fewer than 1000 transitions)")
     a = ap.parse_args()
 
     sids = {k: int(v, 0) for k, v in (s.split("=") for s in a.sid)}
@@ -247,6 +302,88 @@ def main():
     p7.append((no_events(PHASES[7][1]), "SMMU events recorded: %s" %
                dict(sum_windows(windows, PHASES[7][1]).events)))
 
+    # Phase 8: the nvme from its DMA domain to a stage-2 domain and back.
+    stage2 = info.get("stage2") == "yes"
+    s1a, s1b, unmap = w("p8-s1-a"), w("p8-s1-b"), w("p8-s2-unmap")
+    s2w = sum_windows(windows, ["p8-s2", "p8-s2-*"])
+    xn = lambda win, kind: win.xlate[(kind, ns)]
+    p8 = [(info.get("stage2") in ("yes", "no"), "the guest did not run the stage-2 phase")]
+    for name, win in (("before", s1a), ("after", s1b)):
+        p8.append((xn(win, "success") > 0, "no translated nvme access in its DMA domain %s" % name))
+        p8.append((xn(win, "bypass") == 0 and xn(win, "abort") == 0,
+                   "bypassed or aborted nvme accesses in its DMA domain %s" % name))
+    p8.append((xn(s2w, "success") > 0, "no translated nvme access under VFIO"))
+    p8.append((xn(s2w, "bypass") == 0, "nvme accesses bypassed under VFIO"))
+    p8.append((unmap.events[("F_TRANSLATION", ns)] > 0,
+               "no F_TRANSLATION event for the nvme after its buffer was unmapped"))
+    other = {k: v for k, v in sum_windows(windows, PHASES[8][1]).events.items()
+             if k != ("F_TRANSLATION", ns)}
+    p8.append((not other and sum(s2w.events.values()) == unmap.events[("F_TRANSLATION", ns)],
+               "events other than the unmapped buffer's fault: %s" % dict(other)))
+    nh = {op: v for op, v in s2w.cmds.items() if op.startswith("TLBI_NH")}
+    s2inv = {op: v for op, v in s2w.cmds.items() if op in ("TLBI_S2_IPA", "TLBI_S12_VMALL")}
+    if stage2:
+        p8 += [
+            (s2w.stages[(ns, 2)] > 0 and s2w.stages[(ns, 1)] == 0,
+             "nvme translations under VFIO not all stage 2: %s" % dict(s2w.stages)),
+            (s1a.stages[(ns, 1)] > 0 and s1a.stages[(ns, 2)] == 0 and
+             s1b.stages[(ns, 1)] > 0 and s1b.stages[(ns, 2)] == 0,
+             "the DMA domain did not translate by stage 1 only"),
+            (unmap.bad_pte[2] > 0 and unmap.bad_pte[1] == 0,
+             "the fault was not a stage-2 translation fault (invalid PTEs by stage: %s)" %
+             dict(unmap.bad_pte)),
+            (s2w.cmds["CFGI_STE"] > 0, "no STE invalidation for the stage-2 domain"),
+            (bool(s2inv), "no stage-2 TLB invalidation (TLBI_S2_IPA / TLBI_S12_VMALL)"),
+            (not nh, "stage-1 TLB invalidations in the stage-2 windows: %s" % nh),
+            (bool(s2w.vmids) and all(v > 0 and st == 2 for v, st in s2w.vmids),
+             "stage-2 invalidations without a VMID: %s" % dict(s2w.vmids)),
+        ]
+    else:
+        p8 += [
+            (bool(nh), "no stage-1 invalidation: the nesting domain did not fall back to stage 1"),
+            (not s2inv, "stage-2 commands on an SMMU without stage 2: %s" % s2inv),
+        ]
+
+    # Phase 9: every state's window shows only the accesses its domain allows.
+    plan = info.get("p9-plan", "0").split()
+    want9 = int(plan[0]) if plan and plan[0].isdigit() else 0
+    done9 = int(info.get("p9-transitions", "0").split()[0] or 0)
+    states = match(windows, ["p9-t*-*"])
+    kind9 = lambda n: n.rsplit("-", 1)[1]
+    p9 = [(want9 >= 1000 or a.short, "the guest planned %d transitions, fewer than 1000" % want9),
+          (done9 == want9, "%d of %d transitions done" % (done9, want9)),
+          (len(states) == done9, "%d state windows for %d transitions" % (len(states), done9))]
+    for kind, ok, why in [
+        ("dma", lambda n: xl(n, "success") > 0, "no translated access"),
+        ("dma", lambda n: xl(n, "bypass") == 0 and xl(n, "abort") == 0, "bypassed or aborted accesses"),
+        ("identity", lambda n: xl(n, "bypass") > 0, "no bypassed access"),
+        ("identity", lambda n: xl(n, "success") == 0 and xl(n, "abort") == 0,
+         "translated or aborted accesses"),
+        ("blocked", lambda n: xl(n, "success") == 0 and xl(n, "bypass") == 0,
+         "an access went through while blocked"),
+        ("s2", lambda n: xl(n, "success") == 0 and xl(n, "bypass") == 0,
+         "an access of the driverless disk went through its stage-2 domain"),
+    ]:
+        bad = [n for n in states if kind9(n) == kind and not ok(n)]
+        p9.append((not bad, "%s in %d %s windows: %s" % (why, len(bad), kind, " ".join(bad[:4]))))
+    not_vfio = [n for n in match(windows, PHASES[9][1]) if not n.startswith("p9-vfio-")]
+    nv9 = sum_windows(windows, not_vfio)
+    p9.append((nv9.xlate[("success", ns)] > 0, "no translated nvme access during the phase"))
+    p9.append((nv9.xlate[("bypass", ns)] == 0 and nv9.xlate[("abort", ns)] == 0,
+               "nvme accesses bypassed or aborted outside its VFIO rounds"))
+    other = {k: v for k, v in nv9.events.items()}
+    vfio9 = sum_windows(windows, ["p9-vfio-*"])
+    other.update({k: v for k, v in vfio9.events.items() if k != ("F_TRANSLATION", ns)})
+    p9.append((not other, "unexpected SMMU events: %s" % dict(other)))
+    # Commands per transition, by kind (from -> to); the nvme worker's own
+    # unmaps (TLBI + SYNC) run concurrently and are counted in too.
+    per = {}
+    for n in match(windows, ["p9-s*-*-*"]):
+        frm, to = n.split("-")[2:4]
+        e = per.setdefault("%s->%s" % (frm, to), [0, collections.Counter()])
+        e[0] += 1
+        e[1].update(windows[n].cmds)
+
     vf = w("p4-vfio")
     other = {k: v for k, v in vf.events.items() if k != ("F_TRANSLATION", ns)}
     judge(4, [
@@ -261,6 +398,8 @@ def main():
     judge(5, p5)
     judge(6, p6)
     judge(7, p7)
+    judge(8, p8)
+    judge(9, p9)
     if verdict[6][0] == "FAIL":
         verdict[6] = (verdict[6][0], verdict[6][1] + p6_trace())
     if k is not None:
@@ -276,6 +415,10 @@ def main():
             }
     if k is not None:
         counts["6"]["fail-nth-count"] = int(k)
+    counts["9"]["transitions"] = done9
+    counts["9"]["per-transition"] = {
+        t: {"count": c, "commands": {op: round(v / c, 2) for op, v in sorted(cmd.items())}}
+        for t, (c, cmd) in sorted(per.items())}
     base = None
     if a.baseline:
         try:
@@ -287,11 +430,29 @@ def main():
         # (phase 7: the base's phase 6 leaves the disk stuck): no figures.
         if base:
             base = {k: v for k, v in base.items() if v.get("commands")}
-    verdict[REPORT] = ("PASS", "command counts per phase below") if done else \
-        ("FAIL", "the guest did not finish (QEMU exit %d)" % a.qemu_rc)
+    # The report phase: the guest finished, no splat outside the phases'
+    # windows, and (debug guest) no kmemleak report in the IOMMU code.
+    phased = set(n for _, names in PHASES.values() for n in match(windows, names))
+    stray = [l.strip() for n, win in windows.items() if n not in phased
+             for l in win.console if SPLAT.search(l)]
+    leaks, iommu_leaks = kmemleak(console, info)
+    if not done:
+        verdict[REPORT] = ("FAIL", "the guest did not finish (QEMU exit %d)" % a.qemu_rc)
+    elif stray:
+        verdict[REPORT] = ("FAIL", "kernel splat outside the phases: " + " | ".join(stray[:3]))
+    elif iommu_leaks:
+        verdict[REPORT] = ("FAIL", "kmemleak: %d leaks in the IOMMU code: %s" % (
+            len(iommu_leaks), " | ".join(iommu_leaks[:2])))
+    else:
+        verdict[REPORT] = ("PASS", "command counts per phase below%s" % (
+            "" if leaks is None else "; kmemleak: %d unreferenced objects, none in the IOMMU code" %
+            len(leaks)))
 
     out = []
     out.append("SMMUv3 end-to-end report")
+    out.append("  %-11s %s" % ("qemu", a.qemu_version or "?"))
+    out.append("  %-11s %s%s" % ("guest", a.guest, "" if a.seconds is None else
+                                 ", %d s wall time" % a.seconds))
     for k in ("virtio-bdf", "nvme-bdf", "iommu"):
         if k in info:
             out.append("  %-11s %s" % (k, info[k]))
@@ -300,6 +461,14 @@ def main():
         st, why = verdict[n]
         out.append("phase %d %-24s %s  %s" % (n, name, st, why))
     out.append("")
+    if per:
+        out.append("stress (phase 9): %d transitions in %s s (%s); %s" % (
+            done9, info.get("p9-seconds", "?"), info.get("p9-states", ""), info.get("p9-nvme", "")))
+        out.append("  commands per transition, by kind (the nvme worker's concurrent unmaps included):")
+        for t, (c, cmd) in sorted(per.items()):
+            out.append("    %-18s %4d x: %s" % (t, c, ", ".join(
+                "%s %.1f" % (op, v / c) for op, v in sorted(cmd.items())) or "none"))
+        out.append("")
     out.append("SMMU commands by phase%s" % (" (base -> series)" if base else ""))
     for n, (name, names) in PHASES.items():
         if not names:

@@ -4,34 +4,63 @@
 # machine with a virtio-blk-pci disk and an nvme, and judge what the guest
 # reports together with what QEMU's SMMUv3 trace shows.
 #
-#   e2e.sh [--label NAME]      report in out/e2e/NAME/ (default: series)
-# Environment: SRC/KOUT as for guest-kernel.sh; E2E_TIMEOUT (seconds).
+#   e2e.sh [--label NAME] [--qemu 7.2|10] [--guest plain|debug]
+#
+# --qemu picks the emulator: 7.2 is bookworm's qemu-system-aarch64 (SMMUv3
+# stage 1 only), 10 is bookworm-backports' QEMU 10.0 unpacked under cache/
+# by qemu10.sh (stage 1 and stage 2: the stage-2 phase and the stress
+# phase's stage-2 state run only there).  --guest debug boots the debug
+# guest kernel (guest/kernel-debug.config: lockdep, KASAN, kmemleak...).
+# The report is out/e2e/NAME/qemuVER-GUEST/report.txt; it is compared with
+# e2e/baseline-base-qemuVER.json, the pristine base's figures on the same
+# emulator (plain guest), when that file exists.
+# Environment: SRC/KOUT as for guest-kernel.sh; E2E_TIMEOUT (seconds);
+# E2E_STRESS (transitions of the stress phase, default 1000); E2E_SEED.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-label=series
+label=series qemu=7.2 guest=plain
 while [ $# -gt 0 ]; do
 	case $1 in
 	--label) label=$2; shift 2 ;;
-	*) die "usage: e2e.sh [--label NAME]" ;;
+	--qemu) qemu=$2; shift 2 ;;
+	--guest) guest=$2; shift 2 ;;
+	*) die "usage: e2e.sh [--label NAME] [--qemu 7.2|10] [--guest plain|debug]" ;;
 	esac
 done
-
+case $qemu in
+7.2) qemu_bin=$(command -v qemu-system-aarch64 || true) ;;
+10) qemu_bin=$("$TOP/scripts/qemu10.sh") ;;
+*) die "--qemu must be 7.2 or 10" ;;
+esac
+case $guest in plain | debug) ;; *) die "--guest must be plain or debug" ;; esac
 ensure_deps
+[ -n "$qemu_bin" ] || die "no qemu-system-aarch64"
+qemu_version=$("$qemu_bin" --version | head -1)
+case $qemu_version in
+"QEMU emulator version $qemu".*) ;;
+*) die "$qemu_bin is not QEMU $qemu: $qemu_version" ;;
+esac
 [ -d "$TREE/.git" ] || "$TOP/scripts/tree.sh"
-KOUT=${KOUT:-$BUILD/guest}
+if [ "$guest" = debug ]; then
+	KOUT=${KOUT:-$BUILD/guest-debug}
+else
+	KOUT=${KOUT:-$BUILD/guest}
+fi
 export KOUT
-image=$("$TOP/scripts/guest-kernel.sh")
+image=$(GUEST=$guest "$TOP/scripts/guest-kernel.sh")
 
-work=$BUILD/e2e/$label
-res=$OUT/e2e/$label
+run=qemu$qemu-$guest
+work=$BUILD/e2e/$label/$run
+res=$OUT/e2e/$label/$run
 rm -rf "$work" "$res"
 mkdir -p "$work/root" "$res"
 
 note "building the guest programs and the test module"
-# init: the helpers and phases 1-6 in init.c, each later phase in its file.
+# init: the helpers and phases 1-6 in init.c, each later phase in its file
+# (guest/pN-*.c).
 "${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror -I"$TOP/guest" \
-	-o "$work/root/init" "$TOP/guest/init.c" "$TOP/guest/p7-attach-dma.c"
+	-o "$work/root/init" "$TOP/guest/init.c" "$TOP"/guest/p[0-9]*-*.c
 "${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
 	-o "$work/root/vfio-nvme" "$TOP/guest/vfio-nvme.c"
 mkdir -p "$work/mod"
@@ -60,27 +89,44 @@ NVME_SERIAL=SMMUE2E0042
 truncate -s 64M "$work/virtio.img"
 truncate -s 64M "$work/nvme.img"
 
-timeout_s=${E2E_TIMEOUT:-900}
-note "booting QEMU virt,iommu=smmuv3 (timeout ${timeout_s}s); log in out/e2e/$label/qemu.log"
+# The debug guest: kmemleak scanned at the end; KASAN and lockdep make it
+# several times slower, hence more memory and a longer timeout.
+extra_append="e2e.stress=${E2E_STRESS:-1000}${E2E_SEED:+ e2e.seed=$E2E_SEED}"
+mem=1G timeout_s=${E2E_TIMEOUT:-2400}
+[ "$qemu" = 10 ] && extra_append="$extra_append e2e.stage2=1"
+if [ "$guest" = debug ]; then
+	extra_append="$extra_append e2e.kmemleak=1"
+	mem=2G timeout_s=${E2E_TIMEOUT:-4000}
+fi
+# The stage-2 traces: the page-table walker's invalid PTEs name the stage,
+# range invalidations the VMID (QEMU 10 only; 7.2 ignores unknown ones).
+traces=(-trace 'smmuv3_cmdq_opcode' -trace 'smmuv3_record_event' -trace 'smmuv3_translate_*')
+[ "$qemu" = 10 ] && traces+=(-trace 'smmu_ptw_invalid_pte' -trace 'smmuv3_range_inval'
+	-trace 'smmuv3_cmdq_tlbi_s12_vmid')
+note "booting $qemu_version, virt,iommu=smmuv3, $guest guest (timeout ${timeout_s}s); log in ${res#"$TOP"/}/qemu.log"
+start=$(date +%s)
 set +e
-timeout --foreground -k 10 "$timeout_s" qemu-system-aarch64 \
-	-machine virt,iommu=smmuv3 -cpu cortex-a57 -smp 2 -m 1G \
+timeout --foreground -k 10 "$timeout_s" "$qemu_bin" \
+	-machine virt,iommu=smmuv3 -cpu cortex-a57 -smp 2 -m $mem \
 	-nographic -no-reboot -nodefaults -serial stdio \
 	-kernel "$image" -initrd "$work/initramfs.cpio" \
-	-append "console=ttyAMA0 panic=-1 hugepages=2 vfio_iommu_type1.allow_unsafe_interrupts=1 e2e.virtio=$VIRTIO_BDF e2e.nvme=$NVME_BDF e2e.serial=$NVME_SERIAL" \
+	-append "console=ttyAMA0 panic=-1 hugepages=2 vfio_iommu_type1.allow_unsafe_interrupts=1 e2e.virtio=$VIRTIO_BDF e2e.nvme=$NVME_BDF e2e.serial=$NVME_SERIAL $extra_append" \
 	-drive if=none,id=vd0,file="$work/virtio.img",format=raw \
 	-device virtio-blk-pci,drive=vd0,addr=02.0,iommu_platform=on,disable-legacy=on \
 	-drive if=none,id=nv0,file="$work/nvme.img",format=raw \
 	-device nvme,drive=nv0,addr=03.0,serial=$NVME_SERIAL \
-	-trace 'smmuv3_cmdq_opcode' -trace 'smmuv3_record_event' \
-	-trace 'smmuv3_translate_*' \
+	"${traces[@]}" \
 	< /dev/null > "$res/qemu.log" 2>&1
 qrc=$?
 set -e
-note "QEMU exited with $qrc"
+secs=$(($(date +%s) - start))
+note "QEMU exited with $qrc after ${secs}s"
 
-baseline=()
-[ "$label" = base ] || baseline=(--baseline "$TOP/e2e/baseline-base.json")
+rep_args=()
+[ "${E2E_STRESS:-1000}" -ge 1000 ] || rep_args=(--short)
+bfile=$TOP/e2e/baseline-base-qemu$qemu.json
+[ "$label" = base ] || [ ! -f "$bfile" ] || rep_args+=(--baseline "$bfile")
 python3 "$TOP/scripts/e2e-report.py" --log "$res/qemu.log" --qemu-rc "$qrc" \
-	--sid virtio="$VIRTIO_SID" --sid nvme="$NVME_SID" "${baseline[@]}" \
+	--qemu-version "$qemu_version" --guest "$guest" --seconds "$secs" \
+	--sid virtio="$VIRTIO_SID" --sid nvme="$NVME_SID" "${rep_args[@]}" \
 	--json "$res/counts.json" | tee "$res/report.txt"
