@@ -37,6 +37,7 @@ void phase_stage2(bool stage2)
 	struct phase p = { .num = 8 };
 	int group = pci_group(nvme_bdf);
 	char dev[320], path[64], drv[32];
+	struct phase scratch = { .num = 0 };
 	int rc;
 
 	say("@@E2E INFO stage2 %s", stage2 ? "yes" : "no");
@@ -86,6 +87,12 @@ void phase_stage2(bool stage2)
 	if (!p.failed)
 		disk_roundtrip(&p, dev, SEED_S2B, S2_BYTES);
 out:
+	/* Whatever failed, leave the nvme on its driver for the next phase. */
+	pci_driver(nvme_bdf, drv, sizeof(drv));
+	if (strcmp(drv, "nvme")) {
+		set_override(nvme_bdf, NULL);
+		rebind(&scratch, nvme_bdf, "nvme", group, NULL);
+	}
 	report(&p, stage2 ?
 	       "nvme DMA domain -> stage 2 (Identify ok, unmapped IOVA faulted) -> DMA domain, data intact" :
 	       "no stage 2 on this SMMU: the nesting request fell back to stage 1, Identify ok, data intact");

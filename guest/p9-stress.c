@@ -29,6 +29,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,7 @@
 #define NVME_SEED	0x5eed00000000a000ULL
 #define VFIO_ROUNDS	3		/* nvme VFIO rounds between the moves */
 #define S2_IOVA		0x40000000ULL
+#define WORKER_WAIT_MS	60000		/* a worker's last I/O may take this long */
 
 enum state { S_DMA, S_IDENTITY, S_BLOCKED, S_S2, S_NR };
 static const char *const state_name[S_NR] = { "dma", "identity", "blocked", "s2" };
@@ -118,10 +120,15 @@ struct worker {
 static void worker_main(const char *dev, int out, uint64_t base)
 {
 	unsigned long iters = 0, bad = 0, errs = 0;
+	sigset_t term;
 	void *buf;
 	char line[96];
 
+	/* SIGTERM was blocked across fork(): none is lost before this. */
 	signal(SIGTERM, on_term);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_UNBLOCK, &term, NULL);
 	if (posix_memalign(&buf, 4096, 2 * BLK))
 		_exit(2);
 	while (!worker_stop) {
@@ -141,23 +148,35 @@ static void worker_main(const char *dev, int out, uint64_t base)
 	_exit(0);
 }
 
-static bool worker_start(struct worker *w, const char *dev)
+/*
+ * Start the worker.  @keep: the VFIO fds the parent holds, closed in the
+ * child so that only the parent's close releases the group.
+ */
+static bool worker_start(struct worker *w, const char *dev, const int keep[2])
 {
+	sigset_t term, old;
 	int fds[2];
 
 	if (pipe(fds))
 		return false;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &old);
 	w->pid = fork();
-	if (w->pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return false;
-	}
 	if (w->pid == 0) {
 		close(fds[0]);
+		for (int i = 0; i < 2; i++)
+			if (keep[i] >= 0)
+				close(keep[i]);
 		worker_main(dev, fds[1], w->base);
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(fds[1]);
+	if (w->pid < 0) {
+		close(fds[0]);
+		w->pid = 0;
+		return false;
+	}
 	w->fd = fds[0];
 	return true;
 }
@@ -170,8 +189,16 @@ static bool worker_end(struct worker *w, unsigned long tot[3])
 	int status;
 	ssize_t n;
 
+	struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
+
 	kill(w->pid, SIGTERM);
-	n = read(w->fd, line, sizeof(line) - 1);
+	/* A worker stuck in its I/O is the bug this phase looks for. */
+	if (poll(&pfd, 1, WORKER_WAIT_MS) == 1) {
+		n = read(w->fd, line, sizeof(line) - 1);
+	} else {
+		n = -1;
+		kill(w->pid, SIGKILL);
+	}
 	close(w->fd);
 	waitpid(w->pid, &status, 0);
 	w->pid = 0;
@@ -244,6 +271,10 @@ static bool leave(struct phase *p, enum state cur, struct vfio_hold *h)
 	int err;
 
 	vfio_release(h);
+	if (stuck_pid) {	/* the device lock is held for ever: hands off */
+		fail(p, "leaving %s: a driver bind is stuck", state_name[cur]);
+		return false;
+	}
 	err = unbind_driver(virtio_bdf);
 	if (err) {
 		fail(p, "leaving %s: unbinding %s failed: %s", state_name[cur],
@@ -310,8 +341,11 @@ static bool nvme_vfio_round(struct phase *p, int k, bool stage2)
 
 	snprintf(name, sizeof(name), "p9-vfio-%d", k);
 	window(name);
-	if (set_override(nvme_bdf, "vfio-pci") ||
-	    rebind(p, nvme_bdf, "vfio-pci", group, NULL))
+	if (set_override(nvme_bdf, "vfio-pci")) {
+		fail(p, "VFIO round %d: cannot set the nvme's driver_override", k);
+		return false;
+	}
+	if (rebind(p, nvme_bdf, "vfio-pci", group, NULL))
 		return false;
 	pci_driver(nvme_bdf, drv, sizeof(drv));
 	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
@@ -376,7 +410,7 @@ void phase_stress(const char *cmdline, bool stage2)
 		fail(&p, "the virtio disk or the nvme is not on its driver");
 		goto out;
 	}
-	if (!worker_start(&w, ndev)) {
+	if (!worker_start(&w, ndev, (int[2]){ h.container, h.group })) {
 		fail(&p, "cannot start the nvme worker");
 		goto out;
 	}
@@ -425,7 +459,7 @@ void phase_stress(const char *cmdline, bool stage2)
 			if (!nvme_vfio_round(&p, round, stage2))
 				break;
 			if (!wait_blockdev(nvme_bdf, ndev, sizeof(ndev), 30) ||
-			    !worker_start(&w, ndev)) {
+			    !worker_start(&w, ndev, (int[2]){ h.container, h.group })) {
 				fail(&p, "cannot restart the nvme worker after VFIO round %d", round);
 				break;
 			}
@@ -439,9 +473,11 @@ void phase_stress(const char *cmdline, bool stage2)
 		     nv[1], nv[0], nv[2]);
 	if (!p.failed && !nv[0])
 		fail(&p, "the nvme worker did no I/O");
-	leave(&p, cur, &h);
-	set_override(virtio_bdf, NULL);
-	virtio_restore(group);
+	if (!stuck_pid) {
+		leave(&p, cur, &h);
+		set_override(virtio_bdf, NULL);
+		virtio_restore(group);
+	}
 out:
 	say("@@E2E INFO p9-transitions %d", done);
 	say("@@E2E INFO p9-states dma=%lu identity=%lu blocked=%lu s2=%lu",

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/pci_regs.h>
@@ -273,6 +274,17 @@ static int identify_ctrl(uint16_t cid, unsigned timeout_ms, uint16_t *status)
 	if (got_cid != cid)
 		fail("completion CID 0x%x, expected 0x%x", got_cid, cid);
 	return 1;
+}
+
+/*
+ * Announce the host's trace window NAME-SUFFIX, drained to the UART before
+ * the work it names starts (as init's window() does).
+ */
+static void window(const char *name, const char *suffix)
+{
+	printf("@@E2E WINDOW %s-%s\n", name, suffix);
+	fflush(stdout);
+	tcdrain(STDOUT_FILENO);
 }
 
 /* ---- VFIO helpers ---- */
@@ -523,7 +535,7 @@ int main(int argc, char **argv)
 	memset(c.data, 0xa5, BUF_SZ);
 	mb();
 	if (win)
-		printf("@@E2E WINDOW %s-unmap\n", win);
+		window(win, "unmap");
 	dma_unmap(DATA_IOVA);
 	if (identify_ctrl(2, FAULT_WAIT_MS, &status)) {
 		if ((bad = count_bad(&first_bad)))
@@ -544,7 +556,7 @@ int main(int argc, char **argv)
 
 	/* 8. teardown */
 	if (win)
-		printf("@@E2E WINDOW %s-teardown\n", win);
+		window(win, "teardown");
 	wr32(NVME_CC, 0);
 	err = wait_rdy(0);
 	if (c.bar)
