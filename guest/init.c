@@ -233,11 +233,21 @@ static bool pci_blockdev(const char *bdf, char *out, size_t len)
 	return false;
 }
 
+/*
+ * The disk's node appears (device_add) before the disk can be opened
+ * (bdev_add comes later in add_disk: ENXIO until then): wait for an open.
+ */
 bool wait_blockdev(const char *bdf, char *out, size_t len, int seconds)
 {
 	for (int i = 0; i < seconds * 10; i++) {
-		if (pci_blockdev(bdf, out, len) && exists(out))
-			return true;
+		if (pci_blockdev(bdf, out, len)) {
+			int fd = open(out, O_RDONLY);
+
+			if (fd >= 0) {
+				close(fd);
+				return true;
+			}
+		}
 		msleep(100);
 	}
 	return false;

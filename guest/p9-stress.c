@@ -120,9 +120,9 @@ struct worker {
 static void worker_main(const char *dev, int out, uint64_t base)
 {
 	unsigned long iters = 0, bad = 0, errs = 0;
+	char line[192], first[96] = "none";
 	sigset_t term;
 	void *buf;
-	char line[96];
 
 	/* SIGTERM was blocked across fork(): none is lost before this. */
 	signal(SIGTERM, on_term);
@@ -135,6 +135,10 @@ static void worker_main(const char *dev, int out, uint64_t base)
 		uint64_t i = base + iters;
 		const char *err = block_io(dev, buf, i % NVME_SLOTS, NVME_SEED ^ i, true);
 
+		if (err && !bad && !errs)
+			snprintf(first, sizeof(first), "iteration %llu: %s (%s)",
+				 (unsigned long long)i, err,
+				 strcmp(err, "data mismatch") ? strerror(errno) : "-");
 		if (err && !strcmp(err, "data mismatch"))
 			bad++;
 		else if (err)
@@ -142,7 +146,7 @@ static void worker_main(const char *dev, int out, uint64_t base)
 		iters++;
 		usleep(10000);	/* leave the vCPUs to the moves */
 	}
-	snprintf(line, sizeof(line), "%lu %lu %lu\n", iters, bad, errs);
+	snprintf(line, sizeof(line), "%lu %lu %lu %s\n", iters, bad, errs, first);
 	if (write(out, line, strlen(line)) < 0)
 		_exit(3);
 	_exit(0);
@@ -181,10 +185,14 @@ static bool worker_start(struct worker *w, const char *dev, const int keep[2])
 	return true;
 }
 
+/* The worker's first failure, for the report. */
+static char worker_first[128] = "none";
+
 /* Stop the worker; adds its figures to @tot (iterations, mismatches, errors). */
 static bool worker_end(struct worker *w, unsigned long tot[3])
 {
-	char line[96] = "";
+	char line[192] = "";
+	int used = 0;
 	unsigned long v[3];
 	int status;
 	ssize_t n;
@@ -202,8 +210,11 @@ static bool worker_end(struct worker *w, unsigned long tot[3])
 	close(w->fd);
 	waitpid(w->pid, &status, 0);
 	w->pid = 0;
-	if (n <= 0 || sscanf(line, "%lu %lu %lu", &v[0], &v[1], &v[2]) != 3)
+	if (n <= 0 || sscanf(line, "%lu %lu %lu %n", &v[0], &v[1], &v[2], &used) != 3)
 		return false;
+	line[strcspn(line, "\n")] = 0;
+	if (!strcmp(worker_first, "none") && used && strcmp(line + used, "none"))
+		snprintf(worker_first, sizeof(worker_first), "%s", line + used);
 	for (int i = 0; i < 3; i++)
 		tot[i] += v[i];
 	w->base += v[0];
@@ -469,8 +480,8 @@ void phase_stress(const char *cmdline, bool stage2)
 	if (w.pid > 0 && !worker_end(&w, nv))
 		fail(&p, "the nvme worker did not report");
 	if (!p.failed && (nv[1] || nv[2]))
-		fail(&p, "nvme worker: %lu of %lu iterations with bad data, %lu I/O errors",
-		     nv[1], nv[0], nv[2]);
+		fail(&p, "nvme worker: %lu of %lu iterations with bad data, %lu I/O errors; first: %s",
+		     nv[1], nv[0], nv[2], worker_first);
 	if (!p.failed && !nv[0])
 		fail(&p, "the nvme worker did no I/O");
 	if (!stuck_pid) {
