@@ -56,6 +56,8 @@ int unbind_driver(const char *bdf);
 int set_override(const char *bdf, const char *driver);
 bool virtio_down(struct phase *p, int group, const char *type);
 bool virtio_up(struct phase *p, char *dev, size_t len, const char *step);
+bool nvme_to_vfio(struct phase *p);
+bool nvme_from_vfio(struct phase *p, char *dev, size_t len);
 
 /* Phase 7: p7-attach-dma.c */
 void phase_attach_from_dma(void);

@@ -526,6 +526,42 @@ static void phase_switch(void)
 	report(&p, "identity and DMA domains both moved the data intact");
 }
 
+/* ---- the nvme handed to VFIO and back (phases 4, 8 and 9) ---- */
+
+/* Bind the nvme to vfio-pci; its group's VFIO node must appear. */
+bool nvme_to_vfio(struct phase *p)
+{
+	int group = pci_group(nvme_bdf);
+	char path[64], drv[32];
+
+	if (set_override(nvme_bdf, "vfio-pci")) {
+		fail(p, "cannot set driver_override of %s", nvme_bdf);
+		return false;
+	}
+	if (rebind(p, nvme_bdf, "vfio-pci", group, NULL))
+		return false;
+	pci_driver(nvme_bdf, drv, sizeof(drv));
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
+	if (strcmp(drv, "vfio-pci") || !wait_for_path(path, 5)) {
+		fail(p, "nvme not bound to vfio-pci (driver %s) or no %s", drv, path);
+		return false;
+	}
+	return true;
+}
+
+/* Give the nvme back to its driver and find its block device. */
+bool nvme_from_vfio(struct phase *p, char *dev, size_t len)
+{
+	set_override(nvme_bdf, NULL);
+	if (rebind(p, nvme_bdf, "nvme", pci_group(nvme_bdf), NULL))
+		return false;
+	if (!wait_blockdev(nvme_bdf, dev, len, 30)) {
+		fail(p, "the nvme block device did not come back after VFIO");
+		return false;
+	}
+	return true;
+}
+
 /* ---- phase 4: VFIO ---- */
 int run(char *const argv[])
 {
@@ -546,8 +582,7 @@ int run(char *const argv[])
 static void phase_vfio(void)
 {
 	struct phase p = { .num = 4 };
-	int group = pci_group(nvme_bdf);
-	char dev[320], path[128], drv[32];
+	char dev[320];
 	int rc;
 
 	window("p4-prepare");
@@ -557,22 +592,8 @@ static void phase_vfio(void)
 	}
 	say("@@E2E INFO nvme-disk %s", dev);
 	disk_roundtrip(&p, dev, SEED_N, NVME_BYTES);
-	if (p.failed)
+	if (p.failed || !nvme_to_vfio(&p))
 		goto out;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", nvme_bdf);
-	if (write_file(path, "vfio-pci")) {
-		fail(&p, "cannot set driver_override");
-		goto out;
-	}
-	if (rebind(&p, nvme_bdf, "vfio-pci", group, NULL))
-		goto out;
-	pci_driver(nvme_bdf, drv, sizeof(drv));
-	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
-	if (strcmp(drv, "vfio-pci") || !wait_for_path(path, 5)) {
-		fail(&p, "nvme not bound to vfio-pci (driver %s) or no %s", drv, path);
-		goto out;
-	}
 
 	window("p4-vfio");
 	{
@@ -584,15 +605,8 @@ static void phase_vfio(void)
 	}
 
 	window("p4-rebind");
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", nvme_bdf);
-	write_file(path, "\n");
-	if (rebind(&p, nvme_bdf, "nvme", group, NULL))
-		goto out;
-	if (!wait_blockdev(nvme_bdf, dev, sizeof(dev), 30)) {
-		fail(&p, "nvme block device did not come back after VFIO");
-		goto out;
-	}
-	check_pattern(&p, dev, SEED_N, NVME_BYTES);
+	if (nvme_from_vfio(&p, dev, sizeof(dev)))
+		check_pattern(&p, dev, SEED_N, NVME_BYTES);
 out:
 	report(&p, "VFIO identify ok, unmapped IOVA faulted without data, nvme works again");
 }

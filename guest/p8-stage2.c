@@ -35,8 +35,7 @@
 void phase_stage2(bool stage2)
 {
 	struct phase p = { .num = 8 };
-	int group = pci_group(nvme_bdf);
-	char dev[320], path[64], drv[32];
+	char dev[320], drv[32];
 	struct phase scratch = { .num = 0 };
 	int rc;
 
@@ -51,18 +50,8 @@ void phase_stage2(bool stage2)
 		goto out;
 
 	window("p8-switch");
-	if (set_override(nvme_bdf, "vfio-pci")) {
-		fail(&p, "cannot set driver_override of %s", nvme_bdf);
+	if (!nvme_to_vfio(&p))
 		goto out;
-	}
-	if (rebind(&p, nvme_bdf, "vfio-pci", group, NULL))
-		goto out;
-	pci_driver(nvme_bdf, drv, sizeof(drv));
-	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
-	if (strcmp(drv, "vfio-pci") || !wait_for_path(path, 5)) {
-		fail(&p, "nvme not bound to vfio-pci (driver %s) or no %s", drv, path);
-		goto out;
-	}
 
 	window("p8-s2");
 	{
@@ -75,13 +64,8 @@ void phase_stage2(bool stage2)
 	}
 
 	window("p8-switch");
-	set_override(nvme_bdf, NULL);
-	if (rebind(&p, nvme_bdf, "nvme", group, NULL))
+	if (!nvme_from_vfio(&p, dev, sizeof(dev)))
 		goto out;
-	if (!wait_blockdev(nvme_bdf, dev, sizeof(dev), 30)) {
-		fail(&p, "nvme block device did not come back after the stage-2 domain");
-		goto out;
-	}
 	window("p8-s1-b");
 	check_pattern(&p, dev, SEED_S2A, S2_BYTES);
 	if (!p.failed)
@@ -89,10 +73,8 @@ void phase_stage2(bool stage2)
 out:
 	/* Whatever failed, leave the nvme on its driver for the next phase. */
 	pci_driver(nvme_bdf, drv, sizeof(drv));
-	if (strcmp(drv, "nvme")) {
-		set_override(nvme_bdf, NULL);
-		rebind(&scratch, nvme_bdf, "nvme", group, NULL);
-	}
+	if (strcmp(drv, "nvme"))
+		nvme_from_vfio(&scratch, dev, sizeof(dev));
 	report(&p, stage2 ?
 	       "nvme DMA domain -> stage 2 (Identify ok, unmapped IOVA faulted) -> DMA domain, data intact" :
 	       "no stage 2 on this SMMU: the nesting request fell back to stage 1, Identify ok, data intact");

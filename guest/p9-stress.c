@@ -338,8 +338,7 @@ static bool enter(struct phase *p, enum state next, int group, struct vfio_hold 
 /* An nvme VFIO round: the worker stopped, vfio-nvme, the nvme driver back. */
 static bool nvme_vfio_round(struct phase *p, int k, bool stage2)
 {
-	int group = pci_group(nvme_bdf);
-	char name[32], path[64], drv[32], dev[320];
+	char name[32], dev[320];
 	char *argv[5], **a = argv;
 	int rc;
 
@@ -352,18 +351,8 @@ static bool nvme_vfio_round(struct phase *p, int k, bool stage2)
 
 	snprintf(name, sizeof(name), "p9-vfio-%d", k);
 	window(name);
-	if (set_override(nvme_bdf, "vfio-pci")) {
-		fail(p, "VFIO round %d: cannot set the nvme's driver_override", k);
+	if (!nvme_to_vfio(p))
 		return false;
-	}
-	if (rebind(p, nvme_bdf, "vfio-pci", group, NULL))
-		return false;
-	pci_driver(nvme_bdf, drv, sizeof(drv));
-	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
-	if (strcmp(drv, "vfio-pci") || !wait_for_path(path, 5)) {
-		fail(p, "VFIO round %d: nvme not bound to vfio-pci (%s)", k, drv);
-		return false;
-	}
 	rc = run(argv);
 	if (rc) {
 		fail(p, "VFIO round %d: vfio-nvme exited with %d", k, rc);
@@ -371,14 +360,7 @@ static bool nvme_vfio_round(struct phase *p, int k, bool stage2)
 	}
 	snprintf(name, sizeof(name), "p9-nvme-%d", k);
 	window(name);
-	set_override(nvme_bdf, NULL);
-	if (rebind(p, nvme_bdf, "nvme", group, NULL))
-		return false;
-	if (!wait_blockdev(nvme_bdf, dev, sizeof(dev), 30)) {
-		fail(p, "VFIO round %d: the nvme block device did not come back", k);
-		return false;
-	}
-	return true;
+	return nvme_from_vfio(p, dev, sizeof(dev));
 }
 
 void phase_stress(const char *cmdline, bool stage2)
