@@ -68,4 +68,7 @@ void phase_stage2(bool stage2);
 /* Phase 9: p9-stress.c; @cmdline: the kernel command line */
 void phase_stress(const char *cmdline, bool stage2);
 
+/* Phase 10: p10-sva.c */
+void phase_sva(void);
+
 #endif

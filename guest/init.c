@@ -1139,15 +1139,16 @@ int main(void)
 		say("@@E2E RESULT 3 FAIL skipped: phase 2 failed");
 	phase_vfio();
 	/*
-	 * Phases 8 and 9 run before 6 and 7: on the pristine base, phase 6
-	 * leaves the virtio disk's probe stuck, and the base's figures of the
-	 * stage-2 and stress phases are wanted too.
+	 * Phases 8, 10 and 9 run before 6 and 7: on the pristine base, phase
+	 * 6 leaves the virtio disk's probe stuck, and the base's figures of
+	 * the stage-2, SVA and stress phases are wanted too.
 	 */
 	if (virtio_ok)
 		phase_cycle();
 	else
 		say("@@E2E RESULT 5 FAIL skipped: phase 2 failed");
 	phase_stage2(stage2);
+	phase_sva();
 	if (virtio_ok) {
 		phase_stress(cmdline, stage2);
 		phase_failed_attach();

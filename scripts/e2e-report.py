@@ -29,7 +29,8 @@ PHASES = {
     7: ("failed attach from DMA", ["p7-*"]),
     8: ("stage 2 (VFIO nesting)", ["p8-*"]),
     9: ("stress", ["p9-*"]),
-    10: ("report", []),
+    10: ("SVA refused", ["p10-*"]),
+    11: ("report", []),
 }
 REPORT = max(PHASES)
 
@@ -415,6 +416,18 @@ def main():
     judge(7, p7)
     judge(8, p8)
     judge(9, p9)
+    # Phase 10: the refused SVA bind writes nothing; the nvme's DMA stays
+    # translated before and after.
+    judge(10, [
+        (not w("p10-bind").cmds, "SMMU commands during the refused bind: %s" %
+         dict(w("p10-bind").cmds)),
+        (w("p10-before").xlate[("success", ns)] > 0, "no translated nvme access before the bind"),
+        (w("p10-after").xlate[("success", ns)] > 0, "no translated nvme access after the bind"),
+        (not sum(w(n).xlate[("bypass", ns)] for n in ("p10-before", "p10-after")),
+         "bypassed nvme accesses"),
+        (no_events(PHASES[10][1]), "SMMU events recorded: %s" %
+         dict(sum_windows(windows, PHASES[10][1]).events)),
+    ])
     if verdict[6][0] == "FAIL":
         verdict[6] = (verdict[6][0], verdict[6][1] + p6_trace())
     if k is not None:

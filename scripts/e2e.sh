@@ -76,6 +76,7 @@ dir /sys 0755 0 0
 file /init $work/root/init 0755 0 0
 file /vfio-nvme $work/root/vfio-nvme 0755 0 0
 file /smmu_e2e_attach.ko $work/mod/smmu_e2e_attach.ko 0644 0 0
+file /smmu_e2e_sva.ko $work/mod/smmu_e2e_sva.ko 0644 0 0
 LIST
 "$KOUT/usr/gen_init_cpio" "$work/initramfs.list" > "$work/initramfs.cpio"
 
