@@ -491,7 +491,7 @@ def main():
     out.append("")
     for n, (name, _) in PHASES.items():
         st, why = verdict[n]
-        out.append("phase %d %-24s %s  %s" % (n, name, st, why))
+        out.append("phase %-2d %-24s %s  %s" % (n, name, st, why))
     out.append("")
     if per:
         out.append("stress (phase 9): %d transitions in %s s (%s); %s" % (
