@@ -101,7 +101,7 @@ fi
 # 5. sparse (C=2) on every other C file the series touches (the IOMMU core,
 #    PCI, the other SVA users), on x86_64 with configs/bisect-x86_64.config,
 #    where they are all built (build/check-x86: the headers are prepared once).
-others=$(git -C "$TREE" diff --name-only base..HEAD -- '*.c' |
+others=$(git -C "$TREE" diff --name-only --diff-filter=d base..HEAD -- '*.c' |
 	grep -v '^drivers/iommu/arm/arm-smmu-v3/' || true)
 if [ -z "$others" ]; then
 	result sparse-core PASS "(no C file outside the driver touched)"
