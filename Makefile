@@ -3,11 +3,12 @@
 
 S := scripts
 
-.PHONY: help run test tree export series check kunit e2e bisect baseline fresh-check deps clean distclean
+.PHONY: help run test bench tree export series check kunit e2e bisect baseline fresh-check deps clean distclean
 
 help:
 	@echo "make run       install what is missing, build the tree and guest, run the end-to-end scenario"
 	@echo "make test      what CI runs: KUnit + end-to-end + series checks, ends 'N passed, N failed'"
+	@echo "make bench     base vs series vs Debian 6.12 on both emulators: out/bench/bench.{txt,json,svg}"
 	@echo "make tree      build or refresh build/linux (tag 'base' + patches/series)"
 	@echo "make export    write build/linux's commits back to patches/"
 	@echo "make series    mail-ready series (cover letter + numbered patches) in out/series/"
@@ -29,6 +30,9 @@ run:
 
 test:
 	@$(S)/test.sh
+
+bench:
+	@$(S)/bench.sh
 
 tree:
 	@$(S)/tree.sh

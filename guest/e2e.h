@@ -23,6 +23,8 @@ struct phase {
 #define BIND_TIMEOUT	30	/* seconds a driver probe may take */
 
 extern char virtio_bdf[32], nvme_bdf[32], nvme_serial[64];
+/* The disks' DMA buffer: a 2 MiB huge page (1 MiB without one), init.c */
+extern void *dma_buf;
 /* A driver bind that did not return (see bind_driver()); 0 if none. */
 extern pid_t stuck_pid;
 
@@ -58,6 +60,7 @@ bool virtio_down(struct phase *p, int group, const char *type);
 bool virtio_up(struct phase *p, char *dev, size_t len, const char *step);
 bool nvme_to_vfio(struct phase *p);
 bool nvme_from_vfio(struct phase *p, char *dev, size_t len);
+void vfio_block(struct phase *p, int group, int hold_ms);
 
 /* Phase 7: p7-attach-dma.c */
 void phase_attach_from_dma(void);
@@ -70,5 +73,8 @@ void phase_stress(const char *cmdline, bool stage2);
 
 /* Phase 10: p10-sva.c */
 void phase_sva(void);
+
+/* 'make bench': bench.c; @what: "all", or "boot" for the first DMA only */
+void bench_main(const char *what);
 
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /init of the end-to-end guest: runs the SMMUv3 scenario and powers off.
+ * /init of the end-to-end guest: runs the SMMUv3 scenario and powers off
+ * (or, with e2e.bench=..., the workloads of 'make bench': bench.c).
  *
  * It talks to the host through the console, one line at a time:
  *   @@E2E WINDOW <name>            trace lines that follow belong to <name>
@@ -287,7 +288,7 @@ static int drop_caches(void)
  * makes each 1 MiB chunk one physically contiguous segment, so the command
  * counts of the report do not depend on how memory happened to be laid out.
  */
-static void *dma_buf;
+void *dma_buf;
 
 static int dma_buf_init(void)
 {
@@ -762,9 +763,10 @@ static void cycle_data(struct phase *p, const char *dev, uint64_t *seed, bool ch
 /*
  * Blocked: the group owned by VFIO without a domain.  Setting the container
  * claims DMA ownership, which attaches the group's blocking domain (no IOMMU
- * type is set, so no other domain replaces it); closing releases it.
+ * type is set, so no other domain replaces it), held @hold_ms; closing
+ * releases it.
  */
-static void vfio_block(struct phase *p, int group)
+void vfio_block(struct phase *p, int group, int hold_ms)
 {
 	struct vfio_group_status st = { .argsz = sizeof(st) };
 	char path[64];
@@ -794,7 +796,7 @@ static void vfio_block(struct phase *p, int group)
 		 !(st.flags & VFIO_GROUP_FLAGS_CONTAINER_SET))
 		fail(p, "group %d has no container after VFIO_GROUP_SET_CONTAINER", group);
 	else
-		msleep(200);	/* held blocked; the device has no driver to DMA */
+		msleep(hold_ms);	/* the device has no driver to DMA */
 	close(fd);
 	close(container);
 }
@@ -857,7 +859,7 @@ static void phase_cycle(void)
 		}
 		snprintf(name, sizeof(name), "p5-c%d-blocked", c);
 		window(name);
-		vfio_block(&p, group);
+		vfio_block(&p, group, 200);
 
 		/* blocked -> DMA */
 		window("p5-switch");
@@ -1130,6 +1132,18 @@ int main(void)
 	if (dma_buf_init()) {
 		say("e2e: out of memory");
 		reboot(RB_POWER_OFF);
+	}
+	cmdline_arg(cmdline, "e2e.bench=", arg, sizeof(arg));
+	if (arg[0]) {
+		/* 'make bench': the workloads of bench.c instead of the phases */
+		bench_main(arg);
+		window("end");
+		say("@@E2E DONE");
+		if (stuck_pid)
+			return 1;	/* as below */
+		sync();
+		reboot(RB_POWER_OFF);
+		return 0;
 	}
 	phase_probe();
 	virtio_ok = phase_dma();

@@ -8,7 +8,7 @@
  * unmaps the data buffer and checks that a second Identify cannot write
  * into it (the SMMU must block the DMA).
  *
- * Usage: vfio-nvme [--nesting] [--window NAME] <pci-bdf> <expected-serial>
+ * Usage: vfio-nvme [--nesting] [--window NAME] [--churn ROUNDS] <pci-bdf> <expected-serial>
  *   --nesting      ask for VFIO_TYPE1_NESTING_IOMMU: on 6.1 the SMMUv3
  *                  driver then gives the group a stage-2 domain (if the
  *                  SMMU has stage 2; otherwise it falls back to stage 1)
@@ -16,6 +16,11 @@
  *                  before the data buffer is unmapped, and 'NAME-teardown'
  *                  after the fault check, so the host can judge that part
  *                  of the trace on its own
+ *   --churn ROUNDS 'make bench': instead of the single fault check, ROUNDS
+ *                  rounds over map/unmap cases of assorted sizes and
+ *                  alignments (churn()), with a DMA into each mapping that
+ *                  must land and one after its unmap that must not; the
+ *                  console windows are vfio-churn and vfio-teardown
  * Output: one "vfio-nvme: ..." line per step, then "vfio-nvme: PASS"
  *         (exit 0) or "vfio-nvme: FAIL <reason>" (exit 1).
  */
@@ -257,7 +262,7 @@ static int reap_admin(unsigned timeout_ms, uint16_t *status, uint16_t *cid)
 	return 1;
 }
 
-static int identify_ctrl(uint16_t cid, unsigned timeout_ms, uint16_t *status)
+static int identify_ctrl(uint16_t cid, uint64_t iova, unsigned timeout_ms, uint16_t *status)
 {
 	struct nvme_sqe sqe;
 	uint16_t got_cid;
@@ -266,7 +271,7 @@ static int identify_ctrl(uint16_t cid, unsigned timeout_ms, uint16_t *status)
 	sqe.opc = 0x06;			/* Identify */
 	sqe.cid = htole16(cid);
 	sqe.nsid = 0;
-	sqe.prp1 = htole64(DATA_IOVA);
+	sqe.prp1 = htole64(iova);
 	sqe.cdw10 = htole32(1);		/* CNS=1: controller */
 	submit_admin(&sqe);
 	if (!reap_admin(timeout_ms, status, &got_cid))
@@ -289,29 +294,31 @@ static void window(const char *name, const char *suffix)
 
 /* ---- VFIO helpers ---- */
 
-static void dma_map(void *buf, uint64_t iova)
+static void dma_map(void *buf, uint64_t iova, uint64_t size)
 {
 	struct vfio_iommu_type1_dma_map m = {
 		.argsz = sizeof(m),
 		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)buf, .iova = iova, .size = BUF_SZ,
+		.vaddr = (uintptr_t)buf, .iova = iova, .size = size,
 	};
 
 	if (ioctl(c.container, VFIO_IOMMU_MAP_DMA, &m))
-		fail("VFIO_IOMMU_MAP_DMA iova 0x%llx: %s", (unsigned long long)iova, strerror(errno));
+		fail("VFIO_IOMMU_MAP_DMA iova 0x%llx size 0x%llx: %s", (unsigned long long)iova,
+		     (unsigned long long)size, strerror(errno));
 }
 
-static void dma_unmap(uint64_t iova)
+static void dma_unmap(uint64_t iova, uint64_t size)
 {
 	struct vfio_iommu_type1_dma_unmap u = {
-		.argsz = sizeof(u), .iova = iova, .size = BUF_SZ,
+		.argsz = sizeof(u), .iova = iova, .size = size,
 	};
 
 	if (ioctl(c.container, VFIO_IOMMU_UNMAP_DMA, &u))
 		fail("VFIO_IOMMU_UNMAP_DMA iova 0x%llx: %s", (unsigned long long)iova, strerror(errno));
-	if (u.size != BUF_SZ)
-		fail("VFIO_IOMMU_UNMAP_DMA iova 0x%llx unmapped %llu bytes, expected %lu",
-		     (unsigned long long)iova, (unsigned long long)u.size, BUF_SZ);
+	if (u.size != size)
+		fail("VFIO_IOMMU_UNMAP_DMA iova 0x%llx unmapped %llu bytes, expected %llu",
+		     (unsigned long long)iova, (unsigned long long)u.size,
+		     (unsigned long long)size);
 }
 
 static void *alloc_buf(void)
@@ -337,10 +344,10 @@ static void region_info(uint32_t index, struct vfio_region_info *ri)
 		     (unsigned long long)ri->size, ri->flags);
 }
 
-/* Counts data-buffer bytes that lost the 0xA5 sentinel. */
-static unsigned count_bad(unsigned *first)
+/* Counts bytes of the 4 KiB at @buf that lost the 0xA5 sentinel. */
+static unsigned count_bad_at(const uint8_t *buf, unsigned *first)
 {
-	volatile const uint8_t *d = c.data;
+	volatile const uint8_t *d = buf;
 	unsigned i, bad = 0;
 
 	mb();
@@ -348,6 +355,11 @@ static unsigned count_bad(unsigned *first)
 		if (d[i] != 0xa5 && !bad++)
 			*first = i;
 	return bad;
+}
+
+static unsigned count_bad(unsigned *first)
+{
+	return count_bad_at(c.data, first);
 }
 
 /* Copies an identify string field, trims trailing spaces/NULs, masks
@@ -363,15 +375,139 @@ static void id_str(char *out, const uint8_t *in, size_t len)
 		out[--len] = '\0';
 }
 
+/*
+ * Checks Identify Controller data at @d: QEMU's vendor id and the serial
+ * the host gave (@want_sn, trailing spaces ignored); the serial in @sn.
+ */
+static void check_id(const uint8_t *d, const char *want, char sn[21])
+{
+	uint16_t vid = d[0] | d[1] << 8;
+	char want_sn[64];
+
+	id_str(sn, d + 4, 20);
+	snprintf(want_sn, sizeof(want_sn), "%s", want);
+	for (size_t l = strlen(want_sn); l && want_sn[l - 1] == ' '; l--)
+		want_sn[l - 1] = '\0';
+	if (vid != 0x1b36)
+		fail("identify VID 0x%04x, expected 0x1b36", vid);
+	if (strcmp(sn, want_sn))
+		fail("identify serial '%s', expected '%s'", sn, want_sn);
+}
+
+/* ---- 'make bench': map/unmap churn ---- */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * What a VMM does to a container: mappings of assorted sizes and
+ * alignments come and go.  @huge: backed by a 2 MiB huge page (physically
+ * contiguous, so a 2 MiB-aligned IOVA gets one block entry); otherwise by
+ * ordinary pages at offset @off of an 8 MiB buffer.
+ */
+static const struct churn_case {
+	uint64_t iova, size, off;
+	bool huge;
+} churn_cases[] = {
+	{ 0x40000000, 0x1000, 0, false },		/* one page */
+	{ 0x40010000, 0x4000, 0x1000, false },		/* 16 KiB */
+	{ 0x40100000, 0x10000, 0, false },		/* 64 KiB, 64 KiB-aligned */
+	{ 0x40201000, 0x11000, 0x3000, false },		/* 68 KiB, 4 KiB-aligned */
+	{ 0x40400000, 0x100000, 0, false },		/* 1 MiB */
+	{ 0x40800000, 0x200000, 0, true },		/* one 2 MiB block */
+	{ 0x40c01000, 0x200000, 0, true },		/* 512 pages over two tables */
+	{ 0x41001000, 0x403000, 0x5000, false },	/* 4 MiB + 12 KiB */
+	{ 0x100000000ULL, 0x800000, 0, false },		/* 8 MiB above 4 GiB */
+	{ 0x7ffffff000ULL, 0x1000, 0, false },		/* the last page of a 39-bit space */
+};
+
+#define CHURN_NORMAL	(8UL << 20)
+#define CHURN_HUGE	(2UL << 20)
+#define CHURN_SETTLE_US	50000
+
+static void churn(int rounds, const char *want_sn)
+{
+	const unsigned int ncases = sizeof(churn_cases) / sizeof(churn_cases[0]);
+	uint8_t *normal, *huge;
+	unsigned int unmaps = 0, bad, first_bad = 0;
+	uint16_t cid = 16, status;
+	char sn[21];
+
+	normal = mmap(NULL, CHURN_NORMAL, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	huge = mmap(NULL, CHURN_HUGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
+	if (normal == MAP_FAILED)
+		fail("mmap %lu bytes: %s", CHURN_NORMAL, strerror(errno));
+	if (huge == MAP_FAILED) {
+		say("churn: no huge page (%s): the 2 MiB cases use ordinary pages", strerror(errno));
+		huge = normal;
+	}
+	window("vfio", "churn");
+	for (int r = 1; r <= rounds; r++) {
+		uint64_t map_ns = 0, unmap_ns = 0, t0;
+
+		for (unsigned int i = 0; i < ncases; i++) {
+			const struct churn_case *k = &churn_cases[i];
+			uint8_t *buf = (k->huge ? huge : normal) + k->off;
+			uint8_t *last = buf + k->size - BUF_SZ;
+			uint64_t last_iova = k->iova + k->size - BUF_SZ;
+
+			memset(last, 0, BUF_SZ);
+			t0 = now_ns();
+			dma_map(buf, k->iova, k->size);
+			map_ns += now_ns() - t0;
+			/* A DMA into the mapping's last page: it must land. */
+			if (!identify_ctrl(cid++, last_iova, c.wait_ms, &status) || status)
+				fail("churn: identify into iova 0x%llx (mapped) failed, status 0x%04x",
+				     (unsigned long long)last_iova, status);
+			mb();
+			check_id(last, want_sn, sn);
+			memset(last, 0xa5, BUF_SZ);
+			mb();
+			t0 = now_ns();
+			dma_unmap(k->iova, k->size);
+			unmap_ns += now_ns() - t0;
+			unmaps++;
+			/* The same DMA after the unmap: nothing may land. */
+			identify_ctrl(cid++, last_iova, FAULT_WAIT_MS, &status);
+			if ((bad = count_bad_at(last, &first_bad)))
+				fail("churn: %u bytes landed at iova 0x%llx after its unmap (size 0x%llx, first at 0x%x)",
+				     bad, (unsigned long long)last_iova,
+				     (unsigned long long)k->size, first_bad);
+			/*
+			 * The faulting DMA leaves the kernel a burst of SMMU
+			 * events to handle: let it finish before the next
+			 * timed ioctl.
+			 */
+			usleep(CHURN_SETTLE_US);
+		}
+		printf("@@E2E INFO t:vfio-map:%d %llu\n", r, (unsigned long long)(map_ns / ncases));
+		printf("@@E2E INFO t:vfio-unmap:%d %llu\n", r, (unsigned long long)(unmap_ns / ncases));
+	}
+	printf("@@E2E INFO units:vfio-churn %u\n", unmaps);
+	say("churn: %d rounds of %u map/DMA/unmap/DMA cases, every unmapped IOVA faulted without data",
+	    rounds, ncases);
+	munmap(normal, CHURN_NORMAL);
+	if (huge != normal)
+		munmap(huge, CHURN_HUGE);
+}
+
 int main(int argc, char **argv)
 {
-	char path[256], link[256], group_name[64], sn[21], mn[41], want_sn[64];
+	char path[256], link[256], group_name[64], sn[21], mn[41];
 	struct vfio_group_status gs = { .argsz = sizeof(gs) };
 	struct vfio_device_info di = { .argsz = sizeof(di) };
 	struct vfio_iommu_type1_info ii = { .argsz = sizeof(ii) };
 	struct vfio_region_info bar0, cfg;
 	const char *bdf, *err, *win = NULL;
 	bool nesting = false;
+	int churn_rounds = 0;
 	uint16_t cmd_orig, cmd, status;
 	uint64_t cap;
 	unsigned to_ms, bad, first_bad = 0;
@@ -386,12 +522,16 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[1], "--window") && argc > 4) {
 			win = argv[2];
 			argv += 2, argc -= 2;
+		} else if (!strcmp(argv[1], "--churn") && argc > 4) {
+			churn_rounds = atoi(argv[2]);
+			argv += 2, argc -= 2;
 		} else {
 			break;
 		}
 	}
 	if (argc != 3)
-		fail("usage: %s [--nesting] [--window NAME] <pci-bdf> <expected-serial>", argv[0]);
+		fail("usage: %s [--nesting] [--window NAME] [--churn ROUNDS] <pci-bdf> <expected-serial>",
+		     argv[0]);
 	bdf = argv[1];
 
 	/* 1. IOMMU group, container, group, device */
@@ -469,9 +609,9 @@ int main(int argc, char **argv)
 	c.sq = alloc_buf();
 	c.cq = alloc_buf();
 	c.data = alloc_buf();
-	dma_map(c.sq, SQ_IOVA);
-	dma_map(c.cq, CQ_IOVA);
-	dma_map(c.data, DATA_IOVA);
+	dma_map(c.sq, SQ_IOVA, BUF_SZ);
+	dma_map(c.cq, CQ_IOVA, BUF_SZ);
+	dma_map(c.data, DATA_IOVA, BUF_SZ);
 	say("DMA mapped: admin SQ iova 0x%llx, admin CQ iova 0x%llx, data iova 0x%llx (%lu bytes each)",
 	    SQ_IOVA, CQ_IOVA, DATA_IOVA, BUF_SZ);
 
@@ -508,27 +648,23 @@ int main(int argc, char **argv)
 	    c.qdepth, rd32(NVME_CSTS));
 
 	/* 5. Identify Controller */
-	if (!identify_ctrl(1, c.wait_ms, &status))
+	if (!identify_ctrl(1, DATA_IOVA, c.wait_ms, &status))
 		fail("identify: no completion within %u ms", c.wait_ms);
 	if (status)
 		fail("identify: status 0x%04x (SCT %u SC 0x%02x)", status, (status >> 8) & 7, status & 0xff);
 	say("identify controller (cid 1) completed, status 0");
 
 	/* 6. check identify data */
-	{
-		uint16_t vid = c.data[0] | c.data[1] << 8, ssvid = c.data[2] | c.data[3] << 8;
+	check_id(c.data, argv[2], sn);
+	id_str(mn, c.data + 24, 40);
+	say("identify data: VID 0x%04x SSVID 0x%04x serial '%s' (matches) model '%s'",
+	    c.data[0] | c.data[1] << 8, c.data[2] | c.data[3] << 8, sn, mn);
 
-		id_str(sn, c.data + 4, 20);
-		id_str(mn, c.data + 24, 40);
-		snprintf(want_sn, sizeof(want_sn), "%s", argv[2]);
-		for (size_t l = strlen(want_sn); l && want_sn[l - 1] == ' '; l--)
-			want_sn[l - 1] = '\0';
-		if (vid != 0x1b36)
-			fail("identify VID 0x%04x, expected 0x1b36 (SSVID 0x%04x)", vid, ssvid);
-		if (strcmp(sn, want_sn))
-			fail("identify serial '%s', expected '%s'", sn, want_sn);
-		say("identify data: VID 0x%04x SSVID 0x%04x serial '%s' (matches) model '%s'",
-		    vid, ssvid, sn, mn);
+	if (churn_rounds) {
+		churn(churn_rounds, argv[2]);
+		window("vfio", "teardown");
+		dma_unmap(DATA_IOVA, BUF_SZ);
+		goto teardown;
 	}
 
 	/* 7. fault check: the device must not be able to write the unmapped buffer */
@@ -536,8 +672,8 @@ int main(int argc, char **argv)
 	mb();
 	if (win)
 		window(win, "unmap");
-	dma_unmap(DATA_IOVA);
-	if (identify_ctrl(2, FAULT_WAIT_MS, &status)) {
+	dma_unmap(DATA_IOVA, BUF_SZ);
+	if (identify_ctrl(2, DATA_IOVA, FAULT_WAIT_MS, &status)) {
 		if ((bad = count_bad(&first_bad)))
 			fail("fault check: %u bytes of the unmapped buffer changed (first at 0x%x), status 0x%04x",
 			     bad, first_bad, status);
@@ -557,14 +693,15 @@ int main(int argc, char **argv)
 	/* 8. teardown */
 	if (win)
 		window(win, "teardown");
+teardown:
 	wr32(NVME_CC, 0);
 	err = wait_rdy(0);
 	if (c.bar)
 		munmap(c.bar_map, c.bar_size);
 	c.bar = NULL;
 	cfg_wr16(PCI_COMMAND, cmd_orig);
-	dma_unmap(SQ_IOVA);
-	dma_unmap(CQ_IOVA);
+	dma_unmap(SQ_IOVA, BUF_SZ);
+	dma_unmap(CQ_IOVA, BUF_SZ);
 	close(c.device);
 	ioctl(c.group, VFIO_GROUP_UNSET_CONTAINER);
 	close(c.group);

@@ -8,6 +8,12 @@ BASE_PKG=linux-source-6.1
 BASE_VERSION=6.1.192-2
 BASE_SHA256=ae95fe63d4c553f8d0e6c86cb1ab566f3894a43743eb19ab585cd97d82f26514
 BASE_DEB=${BASE_PKG}_${BASE_VERSION}_all.deb
+# What 'make bench' compares the series with: Debian's linux-source-6.12
+# (bookworm-security), unpatched.
+CMP_PKG=linux-source-6.12
+CMP_VERSION=6.12.117-1~deb12u1
+CMP_SHA256=e849faf31ca3555757f3a8877cb01af92122f744f75d1f3102734651c4e14703
+CMP_DEB=${CMP_PKG}_${CMP_VERSION}_all.deb
 
 CACHE=${CACHE:-$TOP/cache}          # kept by 'make clean'
 BUILD=${BUILD:-$TOP/build}          # removed by 'make clean'
@@ -47,10 +53,13 @@ note() { printf '==> %s\n' "$*" >&2; }
 REQUIRED_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm sparse ccache bc flex bison \
 libssl-dev libelf-dev cpio rsync python3 xz-utils git make gcc perl python3-ply python3-git"
 
-# Packages are checked by the commands they provide.
+# What 'make bench' needs on top: a plotting tool for its chart.
+BENCH_PKGS="gnuplot-nox"
+
+# Packages (default REQUIRED_PKGS) are checked by the commands they provide.
 pkg_missing() {
 	local missing="" p cmd
-	for p in $REQUIRED_PKGS; do
+	for p in ${*:-$REQUIRED_PKGS}; do
 		case $p in
 		gcc-aarch64-linux-gnu) cmd=aarch64-linux-gnu-gcc ;;
 		libc6-dev-arm64-cross) # the guest programs' headers and static libc
@@ -61,6 +70,7 @@ pkg_missing() {
 		libssl-dev) [ -f /usr/include/openssl/ssl.h ] && continue; missing="$missing $p"; continue ;;
 		libelf-dev) [ -f /usr/include/libelf.h ] && continue; missing="$missing $p"; continue ;;
 		xz-utils) cmd=xz ;;
+		gnuplot-nox) cmd=gnuplot ;;
 		python3-ply | python3-git) # checkpatch's SPDX check, under Debian's python3
 			/usr/bin/python3 -c "import ${p#python3-}" 2>/dev/null && continue
 			missing="$missing $p"; continue ;;
@@ -71,9 +81,10 @@ pkg_missing() {
 	printf '%s' "${missing# }"
 }
 
+# ensure_deps [PACKAGES]: install what is missing (default REQUIRED_PKGS).
 ensure_deps() {
 	local missing
-	missing=$(pkg_missing)
+	missing=$(pkg_missing "$@")
 	[ -z "$missing" ] && return 0
 	if [ "$(id -u)" = 0 ]; then
 		note "installing: $missing"
@@ -88,6 +99,60 @@ ensure_deps() {
 	fi
 }
 
+ensure_bench_deps() {
+	# shellcheck disable=SC2086
+	ensure_deps $BENCH_PKGS
+}
+
 with_kbuild_lock() {
 	flock "$KBUILD_LOCK" "$@"
+}
+
+# The end-to-end machine: QEMU's virt with an SMMUv3, a virtio-blk disk and
+# an nvme at fixed PCI addresses (StreamID = RID), as e2e.sh and bench.sh
+# boot it.  The virt machine's GICv2m does not isolate MSIs, which VFIO
+# type1 refuses unless told to allow it (allow_unsafe_interrupts=1 in
+# VIRT_APPEND; the guest programs poll and use no interrupt anyway).
+VIRTIO_BDF=0000:00:02.0 VIRTIO_SID=0x10
+NVME_BDF=0000:00:03.0 NVME_SID=0x18
+NVME_SERIAL=SMMUE2E0042
+VIRT_APPEND="console=ttyAMA0 panic=-1 vfio_iommu_type1.allow_unsafe_interrupts=1 e2e.virtio=$VIRTIO_BDF e2e.nvme=$NVME_BDF e2e.serial=$NVME_SERIAL"
+
+# boot_virt LOG TIMEOUT QEMU IMAGE INITRD DISKDIR MEM APPEND [QEMU ARGS...]
+# Boots the machine (fresh 64 MiB disk images in DISKDIR) with console and
+# QEMU's stderr (the trace) in LOG; returns QEMU's (or timeout's) status.
+boot_virt() {
+	local log=$1 tmo=$2 qemu=$3 image=$4 initrd=$5 disks=$6 mem=$7 append=$8
+	shift 8
+	rm -f "$disks/virtio.img" "$disks/nvme.img"
+	truncate -s 64M "$disks/virtio.img"
+	truncate -s 64M "$disks/nvme.img"
+	timeout --foreground -k 10 "$tmo" "$qemu" \
+		-machine virt,iommu=smmuv3 -cpu cortex-a57 -smp 2 -m "$mem" \
+		-nographic -no-reboot -nodefaults -serial stdio \
+		-kernel "$image" -initrd "$initrd" -append "$VIRT_APPEND $append" \
+		-drive if=none,id=vd0,file="$disks/virtio.img",format=raw \
+		-device virtio-blk-pci,drive=vd0,addr=02.0,iommu_platform=on,disable-legacy=on \
+		-drive if=none,id=nv0,file="$disks/nvme.img",format=raw \
+		-device nvme,drive=nv0,addr=03.0,serial=$NVME_SERIAL \
+		"$@" < /dev/null > "$log" 2>&1
+}
+
+# guest_initramfs DIR GEN_INIT_CPIO [LINE...]: the guest programs, static
+# arm64 binaries in DIR/root (/init: init.c, the phases and bench.c;
+# vfio-nvme), and DIR/initramfs.cpio holding them and the gen_init_cpio
+# LINEs given (the test modules).
+guest_initramfs() {
+	local dir=$1 tool=$2
+	shift 2
+	mkdir -p "$dir/root"
+	"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror -I"$TOP/guest" \
+		-o "$dir/root/init" "$TOP/guest/init.c" "$TOP"/guest/p[0-9]*-*.c "$TOP/guest/bench.c"
+	"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
+		-o "$dir/root/vfio-nvme" "$TOP/guest/vfio-nvme.c"
+	printf '%s\n' "dir /dev 0755 0 0" "nod /dev/console 0600 0 0 c 5 1" \
+		"dir /proc 0755 0 0" "dir /sys 0755 0 0" \
+		"file /init $dir/root/init 0755 0 0" \
+		"file /vfio-nvme $dir/root/vfio-nvme 0755 0 0" "$@" > "$dir/initramfs.list"
+	"$tool" "$dir/initramfs.list" > "$dir/initramfs.cpio"
 }

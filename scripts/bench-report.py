@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""The report of 'make bench': a text table, a JSON file and a gnuplot script
+(bench.sh draws the SVG with it) from the console+trace logs of the runs.
+
+    bench-report.py --out DIR [--seconds N] --run KERNEL QEMU RUNDIR ...
+
+RUNDIR holds boot1.log (e2e.bench=all: every workload) and boot2.log... (more
+boot samples).  The logs are read with the scenario's parser (e2e-report.py):
+'@@E2E WINDOW' splits the trace, 'INFO t:<metric>:<rep> <ns>' are latency
+samples, 'INFO units:<window> <n>' the work done, 'RESULT <n>' the data
+checks of guest/bench.c.
+
+Commands are counted per window from QEMU's smmuv3_cmdq_opcode trace and are
+deterministic, except in the lazy (flush queue) runs, whose flushes follow
+the clock.  Latencies are shown only as ratios to the base's median taken in
+the same run of 'make bench': TCG makes absolute times meaningless.
+Exit status 1 when a data check failed or a guest did not finish.
+"""
+import argparse
+import collections
+import importlib.util
+import json
+import os
+import re
+import statistics
+import sys
+
+_spec = importlib.util.spec_from_file_location(
+    "e2e_report", os.path.join(os.path.dirname(os.path.abspath(__file__)), "e2e-report.py"))
+e2e = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(e2e)
+
+# The workloads of guest/bench.c.  unit: what 'INFO units:<window>' counts
+# (None: the workload does not report it); metrics: its latencies, the
+# first one shown in the table; check: its RESULT number.
+Workload = collections.namedtuple("Workload", "key title windows unit metrics check")
+DMAB = [f"dmab-{m}-{t}t-{k}k" for m in ("strict", "lazy") for t in (1, 2) for k in (4, 64)]
+WORKLOADS = [
+    Workload("boot", "boot to the first DMA", ["boot"], "boot", ["boot"], 1),
+    Workload("io-large", "O_DIRECT I/O, 1 MiB requests", ["io-large"], "I/O", ["io-large"], 2),
+    Workload("io-4k", "O_DIRECT I/O, 4 KiB requests", ["io-4k"], "I/O", ["io-4k"], 3),
+    Workload("switch", "domain switch (DMA, identity, blocked)", ["switch"], "switch", ["switch"], 4),
+    Workload("vfio-churn", "VFIO type1 map/unmap churn", ["vfio-churn"], "unmap",
+             ["vfio-unmap", "vfio-map"], 5),
+] + [Workload(d, "dma_map_benchmark " + d[5:], [d], None, [d + "-unmap", d + "-map"], 6)
+     for d in DMAB]
+
+# The fewest commands the work can take, where it is known (see README):
+#  - strict unmap, one SMMU, no ATS: one TLBI covering the range (range
+#    invalidation: one command per (NUM+1) x 2^SCALE block of pages) and one
+#    CMD_SYNC per DMA API unmap call;
+#  - virtio-blk unmaps 4 buffers per request (header, data, status and the
+#    indirect descriptor table) and 3 per flush (one fsync per repetition);
+#  - vfio-nvme's churn cases (guest/vfio-nvme.c) take 11 TLBIs for 10
+#    unmaps: 0x403000 bytes (1027 pages) is not one range, every other case is.
+MINIMUM = {     # commands (TLBI + CMD_SYNC) per unit
+    "io-large": 2 * (4 + 3 / 32),       # 16 writes + 16 reads per fsync
+    "io-4k": 2 * (4 + 3 / 1024),        # 512 writes + 512 reads per fsync
+    "vfio-churn": (11 + 10) / 10,
+}
+KERNEL_ORDER = ["base", "series", "6.12"]
+
+
+def short(op):
+    return op.replace("SMMU_CMD_", "")
+
+
+def stats(samples):
+    return {"samples": samples, "median": statistics.median(samples),
+            "min": min(samples), "max": max(samples)} if samples else None
+
+
+def read_run(kernel, qemu, rundir):
+    names = os.listdir(rundir)
+    logs = sorted((f for f in names if re.fullmatch(r"boot\d+\.log", f)), key=lambda f: int(f[4:-4]))
+    run = {"kernel": kernel, "qemu": qemu, "finished": True, "checks": {},
+           "workloads": {}, "problems": [], "retries": []}
+    for f in sorted(f for f in names if re.fullmatch(r"boot\d+\.try\d\.log", f)):
+        run["retries"].append(f"{f}: {why_stuck(os.path.join(rundir, f))}")
+    boot_samples = []
+    main = None
+    for f in logs:
+        windows, results, info, _console, done = e2e.parse(os.path.join(rundir, f))
+        if not done:
+            run["finished"] = False
+            run["problems"].append(f"{f}: the guest did not finish")
+        if "t:boot:1" in info:
+            boot_samples.append(int(info["t:boot:1"]))
+        if f == "boot1.log":
+            main = (windows, results, info)
+    if main is None:
+        run["problems"].append("no boot1.log")
+        return run
+    windows, results, info = main
+    samples = collections.defaultdict(list)
+    for key, val in info.items():
+        if key.startswith("t:"):
+            _, metric, rep = key.split(":")
+            if metric != "boot":
+                samples[metric].append(int(val))
+    samples["boot"] = boot_samples
+    for w in WORKLOADS:
+        res = results.get(w.check)
+        run["checks"][w.check] = res[0] if res else "MISSING"
+        cmds = collections.Counter()
+        events = collections.Counter()
+        for name in w.windows:
+            if name in windows:
+                cmds.update(windows[name].cmds)
+                events.update(windows[name].events)
+        units = int(info.get("units:" + w.windows[0], 0)) if w.unit else None
+        total = sum(cmds.values())
+        syncs = cmds.get("SYNC", 0)
+        metrics = {m: stats(sorted(samples[m])) for m in w.metrics}
+        run["workloads"][w.key] = {
+            "commands": dict(sorted(cmds.items())), "total": total, "syncs": syncs,
+            "events": {f"{t} sid=0x{s:x}": n for (t, s), n in sorted(events.items())},
+            "units": units,
+            "per_unit": total / units if units else None,
+            "syncs_per_unit": syncs / units if units else None,
+            "latency_ns": metrics,
+        }
+    for n, st in run["checks"].items():
+        if st != "PASS":
+            run["problems"].append(f"workload {n}: data check {st}"
+                                   + (f" ({results[n][1]})" if n in results else ""))
+    return run
+
+
+def why_stuck(path):
+    """One line on a guest that did not finish: where its console stopped."""
+    windows, _results, _info, console, _done = e2e.parse(path)
+    nvme = [ln for ln in console if "timeout, completion polled" in ln]
+    ev = sum(n for w in windows.values() for n in w.events.values())
+    last = [ln for ln in console if ln.strip() and not ln.startswith(("arm-smmu-v3", "qemu-system"))]
+    return (f"stopped in window '{list(windows)[-1]}', {len(nvme)} nvme 'completion polled', "
+            f"{ev} SMMU events; last console line: {last[-1][:100] if last else '-'}")
+
+
+def ratios(runs):
+    """Latency ratios to the base's median, per emulator."""
+    for qemu, by_kernel in runs.items():
+        base = by_kernel.get("base")
+        for run in by_kernel.values():
+            for key, wl in run["workloads"].items():
+                for metric, st in wl["latency_ns"].items():
+                    b = base and base["workloads"].get(key, {}).get("latency_ns", {}).get(metric)
+                    if st and b and b["median"]:
+                        st["ratio_to_base"] = {k: st[k] / b["median"] for k in ("median", "min", "max")}
+
+
+def cmp_cmds(wl, other):
+    """The series' commands against another kernel's: '<', '=' or '>'
+    (per unit where the workload counts units)."""
+    a, b = wl["total"], other["total"]
+    if wl["units"] and other["units"]:
+        a, b = wl["per_unit"], other["per_unit"]
+    return "=" if abs(a - b) < 1e-9 else "<" if a < b else ">"
+
+
+def cmp_lat(st, other):
+    """'faster' or 'slower' only when the two sets of samples do not
+    overlap at all; '~' (indistinguishable) otherwise."""
+    if not st or not other:
+        return "?"
+    if st["max"] < other["min"]:
+        return "faster"
+    if st["min"] > other["max"]:
+        return "slower"
+    return "~"
+
+
+def verdicts(runs):
+    """Per emulator and workload, the series against the base and 6.12."""
+    for by_kernel in runs.values():
+        series = by_kernel.get("series")
+        if not series:
+            continue
+        for w in WORKLOADS:
+            wl = series["workloads"][w.key]
+            v = {}
+            for other in ("base", "6.12"):
+                if other not in by_kernel:
+                    continue
+                ow = by_kernel[other]["workloads"][w.key]
+                v[other] = {"commands": None if w.key.startswith("dmab") else cmp_cmds(wl, ow),
+                            "latency": cmp_lat(wl["latency_ns"].get(w.metrics[0]),
+                                               ow["latency_ns"].get(w.metrics[0]))}
+            wl["versus"] = v
+
+
+def fmt_versus(v):
+    if not v:
+        return ""
+    return "; ".join(f"{'cmds ' + x['commands'] + ' ' if x['commands'] else ''}lat {x['latency']} vs {k}"
+                     for k, x in v.items())
+
+
+def fmt_cmds(cmds):
+    return ", ".join(f"{short(k)} {v}" for k, v in sorted(cmds.items(), key=lambda kv: -kv[1]))
+
+
+def table(runs, seconds):
+    out = []
+    out.append("make bench: SMMU commands (QEMU trace) and latency ratios to the base (TCG)")
+    if seconds:
+        out.append(f"(took {seconds} s)")
+    for qemu, by_kernel in runs.items():
+        kernels = [k for k in KERNEL_ORDER if k in by_kernel]
+        out.append("")
+        out.append(f"== QEMU {qemu} ==")
+        hdr = (f"{'workload':<20} {'kernel':<6} {'commands':>8} {'SYNC':>7} {'units':>5} {'cmds/unit':>9} "
+               f"{'SYNC/unit':>9} {'min':>5}  {'latency/base median [min-max]':<30} {'series vs base; vs 6.12':<44} "
+               f"commands by opcode")
+        out.append(hdr)
+        out.append("-" * len(hdr))
+        for w in WORKLOADS:
+            for k in kernels:
+                wl = by_kernel[k]["workloads"].get(w.key)
+                if wl is None:
+                    continue
+                mn = MINIMUM.get(w.key)
+                st = wl["latency_ns"].get(w.metrics[0])
+                lat = "-"
+                if st and "ratio_to_base" in st:
+                    r = st["ratio_to_base"]
+                    lat = f"{r['median']:.2f} [{r['min']:.2f}-{r['max']:.2f}] n={len(st['samples'])}"
+                per = f"{wl['per_unit']:.2f}" if wl["per_unit"] is not None else "-"
+                sper = f"{wl['syncs_per_unit']:.2f}" if wl["syncs_per_unit"] is not None else "-"
+                name = w.key + ("~" if w.key.startswith("dmab") else "")
+                out.append(f"{name:<20} {k:<6} {wl['total']:>8} {wl['syncs']:>7} "
+                           f"{wl['units'] if wl['units'] is not None else '-':>5} {per:>9} {sper:>9} "
+                           f"{(f'{mn:.2f}' if mn else '-'):>5}  {lat:<30} {fmt_versus(wl.get('versus')):<44} "
+                           f"{fmt_cmds(wl['commands'])}")
+    out.append("")
+    out.append("units: boot = one boot, I/O = one read or write request, switch = one domain change,")
+    out.append("unmap = one VFIO_IOMMU_UNMAP_DMA; dma_map_benchmark does not report its loop count.")
+    out.append("min: the fewest commands per unit where known (README). ~: dma_map_benchmark runs for")
+    out.append("a fixed time: strict, every unmap costs one TLBI + one SYNC, so the counts follow how")
+    out.append("many loops a kernel managed; lazy, flushes follow the clock. Latency: the metric's median over the")
+    out.append("repetitions (n) divided by the base's median on the same emulator; boot = time from")
+    out.append("kernel start to the first O_DIRECT read, vfio-churn = unmap ioctl, dma_map_benchmark")
+    out.append("= unmap (per call, 100 ns resolution). series vs ...: commands per unit (total for")
+    out.append("dma_map_benchmark: not compared, see ~), latency 'faster'/'slower' only when the")
+    out.append("two kernels' samples do not overlap at all, '~' when they do.")
+    return "\n".join(out) + "\n"
+
+
+def gnuplot(runs, out_dir):
+    """A gnuplot script drawing, per emulator, commands per unit of work
+    (log scale) and latency ratios to the base with min-max bars."""
+    lines = ["set terminal svg size 1400,1000 dynamic font 'sans,10'",
+             "set multiplot layout %d,2 title 'make bench: base, series, Debian 6.12'" % len(runs),
+             "set style data histogram", "set style fill solid 0.8 border -1",
+             "set xtics rotate by -35 left", "set key top center horizontal", "set grid ytics",
+             "set rmargin 9"]
+    for qemu, by_kernel in runs.items():
+        kernels = [k for k in KERNEL_ORDER if k in by_kernel]
+        tag = qemu.replace(".", "_")
+        lines.append(f"$cmds{tag} << EOD")
+        for w in WORKLOADS:
+            if w.unit is None:
+                continue
+            vals = [by_kernel[k]["workloads"][w.key]["per_unit"] or 0 for k in kernels]
+            vals.append(MINIMUM.get(w.key, 0))      # 0: not known, no bar on the log scale
+            lines.append(f'"{w.key}" ' + " ".join(f"{v:.4f}" for v in vals))
+        lines.append("EOD")
+        lines.append(f"$lat{tag} << EOD")
+        for w in WORKLOADS:
+            cols = []
+            for k in kernels:
+                st = by_kernel[k]["workloads"][w.key]["latency_ns"].get(w.metrics[0])
+                r = st.get("ratio_to_base") if st else None
+                cols += [r["median"], r["min"], r["max"]] if r else [0, 0, 0]
+            lines.append(f'"{w.key}" ' + " ".join(f"{v:.4f}" for v in cols))
+        lines.append("EOD")
+        lines.append("set style histogram clustered gap 1")
+        lines.append(f"set title 'QEMU {qemu}: SMMU commands per unit of work (log)'")
+        lines.append("set logscale y")
+        lines.append("set yrange [0.5:300]")
+        lines.append("plot " + ", ".join(
+            [f"$cmds{tag} using {i + 2}:xtic(1) title '{k}'" for i, k in enumerate(kernels)]
+            + [f"$cmds{tag} using {len(kernels) + 2} title 'minimum (where known)' lc rgb 'gray60'"]))
+        lines.append("unset logscale y")
+        lines.append("set yrange [0:2]")
+        lines.append("set style histogram errorbars gap 1 lw 1")
+        lines.append(f"set title 'QEMU {qemu}: latency / base median (min-max)'")
+        lines.append("plot " + ", ".join(
+            f"$lat{tag} using {3 * i + 2}:{3 * i + 3}:{3 * i + 4}:xtic(1) title '{k}'"
+            for i, k in enumerate(kernels)))
+    lines.append("unset multiplot")
+    with open(os.path.join(out_dir, "bench.gp"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seconds", type=int, default=0)
+    ap.add_argument("--run", nargs=3, action="append", metavar=("KERNEL", "QEMU", "DIR"), default=[])
+    a = ap.parse_args()
+    runs = collections.OrderedDict()
+    for kernel, qemu, d in a.run:
+        runs.setdefault(qemu, collections.OrderedDict())[kernel] = read_run(kernel, qemu, d)
+    ratios(runs)
+    verdicts(runs)
+    text = table(runs, a.seconds)
+    problems = [f"QEMU {q}, {k}: {p}" for q, bk in runs.items() for k, r in bk.items()
+                for p in r["problems"]]
+    retries = [f"QEMU {q}, {k}: {r}" for q, bk in runs.items() for k, run in bk.items()
+               for r in run["retries"]]
+    if retries:
+        text += "\nBOOTED AGAIN (the first boot did not finish):\n" + "".join(f"  {r}\n" for r in retries)
+    if problems:
+        text += "\nPROBLEMS:\n" + "".join(f"  {p}\n" for p in problems)
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.out, "bench.txt"), "w") as f:
+        f.write(text)
+    with open(os.path.join(a.out, "bench.json"), "w") as f:
+        json.dump({"seconds": a.seconds, "minimum_per_unit": MINIMUM,
+                   "workloads": {w.key: {"title": w.title, "unit": w.unit, "metrics": w.metrics}
+                                 for w in WORKLOADS},
+                   "runs": runs, "retries": retries, "problems": problems}, f, indent=1)
+    gnuplot(runs, a.out)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
