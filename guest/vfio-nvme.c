@@ -406,9 +406,13 @@ static uint64_t now_ns(void)
 
 /*
  * What a VMM does to a container: mappings of assorted sizes and
- * alignments come and go.  @huge: backed by a 2 MiB huge page (physically
- * contiguous, so a 2 MiB-aligned IOVA gets one block entry); otherwise by
- * ordinary pages at offset @off of an 8 MiB buffer.
+ * alignments come and go.  @huge: backed by huge pages (2 MiB, physically
+ * contiguous: a 2 MiB-aligned IOVA gets one block entry); otherwise by
+ * ordinary pages at offset @off of a 2 MiB buffer.  No mapping spans more
+ * than 512 pages of ordinary memory: VFIO type1 unmaps one physically
+ * contiguous run at a time and syncs the IOTLB every 512 runs, so beyond
+ * that the commands an unmap takes would follow the physical layout of
+ * the buffer, which differs from boot to boot (phys_runs() reports it).
  */
 static const struct churn_case {
 	uint64_t iova, size, off;
@@ -421,14 +425,43 @@ static const struct churn_case {
 	{ 0x40400000, 0x100000, 0, false },		/* 1 MiB */
 	{ 0x40800000, 0x200000, 0, true },		/* one 2 MiB block */
 	{ 0x40c01000, 0x200000, 0, true },		/* 512 pages over two tables */
-	{ 0x41001000, 0x403000, 0x5000, false },	/* 4 MiB + 12 KiB */
-	{ 0x100000000ULL, 0x800000, 0, false },		/* 8 MiB above 4 GiB */
+	{ 0x41001000, 0x3ff000, 0, true },		/* 1023 pages: two range TLBIs */
+	{ 0x100000000ULL, 0x100000, 0x100000, false },	/* 1 MiB above 4 GiB */
 	{ 0x7ffffff000ULL, 0x1000, 0, false },		/* the last page of a 39-bit space */
 };
 
-#define CHURN_NORMAL	(8UL << 20)
-#define CHURN_HUGE	(2UL << 20)
+#define CHURN_NORMAL	(2UL << 20)
+#define CHURN_HUGE	(4UL << 20)
 #define CHURN_SETTLE_US	50000
+
+/*
+ * How many physically contiguous runs back @size bytes at @buf (from
+ * /proc/self/pagemap; 0 if unreadable).  VFIO type1 unmaps a mapping one
+ * run at a time and flushes the IOTLB gather every 512 runs, so this is
+ * what decides how many TLBI + CMD_SYNC an unmap of ordinary pages costs.
+ */
+static unsigned int phys_runs(const uint8_t *buf, uint64_t size)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t prev = 0, ent;
+	unsigned int runs = 0;
+
+	if (fd < 0)
+		return 0;
+	for (uint64_t off = 0; off < size; off += BUF_SZ) {
+		if (pread(fd, &ent, sizeof(ent), ((uintptr_t)buf + off) / BUF_SZ * sizeof(ent)) !=
+		    sizeof(ent) || !(ent >> 63) || !(ent & ((1ULL << 55) - 1))) {
+			runs = 0;	/* not present, or PFNs hidden */
+			break;
+		}
+		ent &= (1ULL << 55) - 1;
+		if (!off || ent != prev + 1)
+			runs++;
+		prev = ent;
+	}
+	close(fd);
+	return runs;
+}
 
 static void churn(int rounds, const char *want_sn)
 {
@@ -442,11 +475,18 @@ static void churn(int rounds, const char *want_sn)
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	huge = mmap(NULL, CHURN_HUGE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
-	if (normal == MAP_FAILED)
-		fail("mmap %lu bytes: %s", CHURN_NORMAL, strerror(errno));
 	if (huge == MAP_FAILED) {
-		say("churn: no huge page (%s): the 2 MiB cases use ordinary pages", strerror(errno));
-		huge = normal;
+		say("churn: no huge pages (%s): their cases use ordinary pages", strerror(errno));
+		huge = mmap(NULL, CHURN_HUGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	}
+	if (normal == MAP_FAILED || huge == MAP_FAILED)
+		fail("mmap: %s", strerror(errno));
+	for (unsigned int i = 0; i < ncases; i++) {
+		const struct churn_case *k = &churn_cases[i];
+
+		printf("@@E2E INFO vfio-runs:0x%llx %u\n", (unsigned long long)k->iova,
+		       phys_runs((k->huge ? huge : normal) + k->off, k->size));
 	}
 	window("vfio", "churn");
 	for (int r = 1; r <= rounds; r++) {
@@ -494,8 +534,7 @@ static void churn(int rounds, const char *want_sn)
 	say("churn: %d rounds of %u map/DMA/unmap/DMA cases, every unmapped IOVA faulted without data",
 	    rounds, ncases);
 	munmap(normal, CHURN_NORMAL);
-	if (huge != normal)
-		munmap(huge, CHURN_HUGE);
+	munmap(huge, CHURN_HUGE);
 }
 
 int main(int argc, char **argv)

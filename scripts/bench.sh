@@ -5,10 +5,11 @@
 #   series  the base with the queue (build/linux)
 #   6.12    Debian's linux-source-6.12 (CMP_* in lib.sh), fetched and
 #           verified like the base, unpatched
-# Each kernel boots once per emulator with e2e.bench=all (guest/bench.c:
+# Each kernel boots twice per emulator with e2e.bench=all (guest/bench.c:
 # boot to the first DMA, O_DIRECT I/O in 1 MiB and 4 KiB requests, domain
-# switching, VFIO type1 map/unmap churn, dma_map_benchmark strict and lazy)
-# and BENCH_BOOTS-1 more times with e2e.bench=boot (more boot samples).
+# switching, VFIO type1 map/unmap churn, dma_map_benchmark strict and lazy),
+# in two passes of opposite kernel order, and BENCH_BOOTS-2 more times with
+# e2e.bench=boot (more boot samples).
 # scripts/bench-report.py turns the logs into out/bench/bench.{txt,json,svg}.
 # A benchmark, not a test: it fails only when a workload's data check fails
 # or a guest does not finish.
@@ -79,38 +80,53 @@ boots=${BENCH_BOOTS:-5}
 # on the emulated UART would slow whatever runs beside them.
 append="hugepages=4 loglevel=5"
 runs=() failed=0
+# boot_once DIR NAME WHAT TIMEOUT: boot $k on $qemu_bin with e2e.bench=WHAT,
+# console and trace in DIR/NAME.log; a guest that does not finish is booted
+# once more (the first log kept as NAME.tryN.log), a second hang fails.
+boot_once() {
+	local dir=$1 name=$2 what=$3 tmo=$4 try again rc t0
+	for try in 1 2; do
+		again=""
+		[ "$try" = 1 ] || again=", second try"
+		note "QEMU $q, $k kernel, $name (e2e.bench=$what$again)"
+		t0=$(date +%s)
+		set +e
+		boot_virt "$dir/$name.log" "$tmo" "$qemu_bin" "${image[$k]}" \
+			"$work/initramfs.cpio" "$work" 1G "$append e2e.bench=$what" "${traces[@]}"
+		rc=$?
+		set -e
+		echo "$(($(date +%s) - t0))" > "$dir/$name.seconds"
+		grep -q '@@E2E DONE' "$dir/$name.log" && return 0
+		mv "$dir/$name.log" "$dir/$name.try$try.log"
+		note "the guest did not finish (QEMU status $rc): ${dir#"$TOP"/}/$name.try$try.log"
+	done
+	failed=1
+}
 for q in ${BENCH_QEMU:-7.2 10}; do
 	case $q in
 	7.2) qemu_bin=$(command -v qemu-system-aarch64) ;;
 	10) qemu_bin=$("$TOP/scripts/qemu10.sh") ;;
 	*) die "BENCH_QEMU: unknown emulator '$q' (7.2, 10)" ;;
 	esac
-	for k in $kernels; do
-		dir=$res/runs/$k-qemu$q
-		mkdir -p "$dir"
-		for b in $(seq 1 "$boots"); do
-			what=boot tmo=90
-			[ "$b" = 1 ] && what=all tmo=900
-			for try in 1 2; do
-				again=""
-				[ "$try" = 1 ] || again=", second try"
-				note "QEMU $q, $k kernel, boot $b/$boots (e2e.bench=$what$again)"
-				t0=$(date +%s)
-				set +e
-				boot_virt "$dir/boot$b.log" "$tmo" "$qemu_bin" "${image[$k]}" \
-					"$work/initramfs.cpio" "$work" 1G "$append e2e.bench=$what" \
-					"${traces[@]}"
-				rc=$?
-				set -e
-				echo "$(($(date +%s) - t0))" > "$dir/boot$b.seconds"
-				grep -q '@@E2E DONE' "$dir/boot$b.log" && break
-				# Kept for the report, which lists every retry.
-				mv "$dir/boot$b.log" "$dir/boot$b.try$try.log"
-				note "the guest did not finish (QEMU status $rc): ${dir#"$TOP"/}/boot$b.try$try.log"
+	# Two passes, the kernels in one order then in the other, so that a
+	# host that slows down or speeds up during the run does not favour
+	# whichever kernel ran last: each kernel's latency samples are the
+	# repetitions of both passes.
+	for pass in 1 2; do
+		order=$kernels
+		[ "$pass" = 1 ] || order=$(printf '%s\n' $kernels | tac)
+		for k in $order; do
+			dir=$res/runs/$k-qemu$q
+			mkdir -p "$dir"
+			boot_once "$dir" "main$pass" all 900
+			[ "$pass" = 1 ] || continue
+			for b in $(seq 3 "$boots"); do
+				boot_once "$dir" "boot$b" boot 90
 			done
-			[ -f "$dir/boot$b.log" ] || failed=1
 		done
-		runs+=(--run "$k" "$q" "$dir")
+	done
+	for k in $kernels; do
+		runs+=(--run "$k" "$q" "$res/runs/$k-qemu$q")
 	done
 done
 
