@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,12 +55,6 @@ static void sample(const char *metric, int rep, uint64_t ns)
 	say("@@E2E INFO t:%s:%d %llu", metric, rep, (unsigned long long)ns);
 }
 
-/*
- * The I/O buffer is init.c's dma_buf: a huge page, so that a 1 MiB request
- * is one segment.
- */
-#define io_buf dma_buf
-
 /* ---- 1: boot to the first DMA ---- */
 
 /*
@@ -78,7 +71,7 @@ static bool bench_boot(char *dev, size_t len)
 		fail(&p, "no block device under %s", virtio_bdf);
 	} else {
 		fd = open(dev, O_RDONLY | O_DIRECT);
-		if (fd < 0 || pread(fd, io_buf, 4096, 0) != 4096)
+		if (fd < 0 || pread(fd, dma_buf, 4096, 0) != 4096)
 			fail(&p, "first read of %s failed: %s", dev, strerror(errno));
 	}
 	if (!p.failed)
@@ -94,7 +87,8 @@ static bool bench_boot(char *dev, size_t len)
 
 /*
  * Write @bytes in requests of @req, then read them back in requests of
- * @req and compare; the time per request covers both directions.
+ * @req and compare; the time per request covers both directions.  The
+ * buffer is init.c's dma_buf, a huge page: a 1 MiB request is one segment.
  */
 static void io_rep(struct phase *p, const char *dev, size_t req, size_t bytes,
 		   uint64_t seed, uint64_t *ns)
@@ -108,8 +102,8 @@ static void io_rep(struct phase *p, const char *dev, size_t req, size_t bytes,
 	}
 	t0 = now_ns();
 	for (size_t off = 0; off < bytes; off += req) {
-		fill(io_buf, req, seed, off);
-		if (pwrite(fd, io_buf, req, off) != (ssize_t)req) {
+		fill(dma_buf, req, seed, off);
+		if (pwrite(fd, dma_buf, req, off) != (ssize_t)req) {
 			fail(p, "write of %zu bytes at %zu failed: %s", req, off, strerror(errno));
 			goto out;
 		}
@@ -119,13 +113,13 @@ static void io_rep(struct phase *p, const char *dev, size_t req, size_t bytes,
 		goto out;
 	}
 	for (size_t off = 0; off < bytes; off += req) {
-		memset(io_buf, 0, req);
-		if (pread(fd, io_buf, req, off) != (ssize_t)req) {
+		memset(dma_buf, 0, req);
+		if (pread(fd, dma_buf, req, off) != (ssize_t)req) {
 			fail(p, "read of %zu bytes at %zu failed: %s", req, off, strerror(errno));
 			goto out;
 		}
 		fill(want, req, seed, off);
-		if (memcmp(io_buf, want, req)) {
+		if (memcmp(dma_buf, want, req)) {
 			fail(p, "data read back at offset %zu differs", off);
 			goto out;
 		}
