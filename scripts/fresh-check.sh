@@ -16,8 +16,9 @@
 #   FRESH_KEEP=1 keeps the root in build/fresh-root afterwards.
 #   FRESH_STEPS="run test" (default): the make targets run in the root, in
 #     order, each timed; FRESH_STEPS=test times what CI does on a new machine.
-#   FRESH_ENV="VAR=value ...": variables (values without spaces) for the targets in the root (the
-#     rest of the environment is cleared), e.g. FRESH_ENV="BENCH_QEMU=7.2".
+#   FRESH_ENV="VAR=value ...": variables for the targets in the root (the
+#     rest of the environment is cleared; values without spaces), e.g.
+#     FRESH_ENV="BENCH_QEMU=7.2".
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
