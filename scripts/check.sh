@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The series checks.  Each prints 'check: <name>: PASS|FAIL ...'; the last
 # line is 'check: N passed, N failed'.
-#   check.sh            all: queue/series, round trip, checkpatch, sparse
+#   check.sh            all: queue/series, round trip, checkpatch, sparse,
+#                       kernel-doc, the docs build
 #   check.sh --quick    the same (sparse reuses the existing build dirs)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -161,6 +162,47 @@ PY
 		result sparse-core FAIL "$n warnings on changed lines, exit $rc (see out/check/sparse-core.log)"
 	else
 		result sparse-core PASS "(C=2, x86_64: $(echo $others | wc -w) files; $nbase warnings on lines the base already had)"
+	fi
+fi
+
+# 6. kernel-doc on every C file and header the series touches: no warning.
+#    6.1's kernel-doc has no -Wall; its -v adds the same checks (missing
+#    Return: descriptions, short descriptions, contents before sections)
+#    that later kernels split into -Wreturn etc. and group under -Wall.
+kd_bad="" kd_n=0
+: > "$logdir/kernel-doc.log"
+for f in $(git -C "$TREE" diff --name-only --diff-filter=d base..HEAD -- '*.c' '*.h'); do
+	kd_n=$((kd_n + 1))
+	out=$(cd "$TREE" && perl scripts/kernel-doc -none -v "$f" 2>&1 | grep -E ': (warning|error):' || true)
+	[ -z "$out" ] && continue
+	printf '%s\n' "$out" >> "$logdir/kernel-doc.log"
+	kd_bad="$kd_bad $f"
+done
+[ -z "$kd_bad" ] && result kernel-doc PASS "(-none -v on $kd_n files)" ||
+	result kernel-doc FAIL "on:$kd_bad (see out/check/kernel-doc.log)"
+
+# 7. The pages the series adds or changes build with Sphinx (Debian's) and
+#    not one warning: make htmldocs restricted to the directories of the
+#    .rst files the series touches (SPHINXDIRS), in build/htmldocs.  A
+#    directory whose subdirectory is built is left out: its change is the
+#    toctree line that links the new pages in (driver-api/index.rst), and
+#    building it would build every driver-api page.
+docdirs=$(git -C "$TREE" diff --name-only --diff-filter=d base..HEAD -- 'Documentation/*.rst' |
+	sed -E 's|^Documentation/||; s|/[^/]*$||' | grep -v '\.rst$' | sort -u |
+	awk '{ d[NR] = $0 } END { for (i = 1; i <= NR; i++) { keep = 1
+		for (j = 1; j <= NR; j++) if (index(d[j], d[i] "/") == 1) keep = 0
+		if (keep) printf "%s ", d[i] } }')
+if [ -z "$docdirs" ]; then
+	result htmldocs PASS "(no page touched)"
+else
+	rm -rf "$BUILD/htmldocs"
+	make -C "$TREE" O="$BUILD/htmldocs" SPHINXDIRS="$docdirs" htmldocs > "$logdir/htmldocs.log" 2>&1
+	rc=$?
+	nw=$(grep -cE 'WARNING|ERROR|CRITICAL' "$logdir/htmldocs.log" || true)
+	if [ $rc = 0 ] && [ "$nw" = 0 ]; then
+		result htmldocs PASS "(SPHINXDIRS=\"${docdirs% }\": no warning; HTML in build/htmldocs/Documentation/output/)"
+	else
+		result htmldocs FAIL "exit $rc, $nw warnings (see out/check/htmldocs.log)"
 	fi
 fi
 

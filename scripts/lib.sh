@@ -51,14 +51,15 @@ note() { printf '==> %s\n' "$*" >&2; }
 
 # The Debian packages every target may need.
 REQUIRED_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm sparse ccache bc flex bison \
-libssl-dev libelf-dev cpio rsync python3 xz-utils git make gcc perl python3-ply python3-git"
+libssl-dev libelf-dev cpio rsync python3 xz-utils git make gcc perl python3-ply python3-git \
+python3-sphinx python3-sphinx-rtd-theme graphviz"
 
 # What 'make bench' needs on top: a plotting tool for its chart.
 BENCH_PKGS="gnuplot-nox"
 
 # Packages (default REQUIRED_PKGS) are checked by the commands they provide.
 pkg_missing() {
-	local missing="" p cmd
+	local missing="" p cmd m
 	for p in ${*:-$REQUIRED_PKGS}; do
 		case $p in
 		gcc-aarch64-linux-gnu) cmd=aarch64-linux-gnu-gcc ;;
@@ -71,8 +72,13 @@ pkg_missing() {
 		libelf-dev) [ -f /usr/include/libelf.h ] && continue; missing="$missing $p"; continue ;;
 		xz-utils) cmd=xz ;;
 		gnuplot-nox) cmd=gnuplot ;;
+		graphviz) cmd=dot ;; # make htmldocs: kfigure warns without it
 		python3-ply | python3-git) # checkpatch's SPDX check, under Debian's python3
 			/usr/bin/python3 -c "import ${p#python3-}" 2>/dev/null && continue
+			missing="$missing $p"; continue ;;
+		python3-sphinx | python3-sphinx-rtd-theme) # make htmldocs (check.sh)
+			m=${p#python3-}
+			/usr/bin/python3 -c "import ${m//-/_}" 2>/dev/null && continue
 			missing="$missing $p"; continue ;;
 		*) cmd=$p ;;
 		esac
