@@ -3,7 +3,7 @@
 
 S := scripts
 
-.PHONY: help run test bench tree export series check kunit e2e bisect baseline fresh-check deps clean distclean
+.PHONY: help run test bench tree export series check kunit kunit-mutations e2e bisect baseline fresh-check deps clean distclean
 
 help:
 	@echo "make run       install what is missing, build the tree and guest, run the end-to-end scenario"
@@ -13,7 +13,8 @@ help:
 	@echo "make export    write build/linux's commits back to patches/"
 	@echo "make series    mail-ready series (cover letter + numbered patches) in out/series/"
 	@echo "make check     checkpatch --strict, sparse, tree/export round trip, series file"
-	@echo "make kunit     the driver's KUnit suites under QEMU (kunit.py, arm64)"
+	@echo "make kunit     the driver's KUnit suites under QEMU (kunit.py, arm64): software, hw-7.2, hw-10"
+	@echo "make kunit-mutations  the entry-writer property suite under used-bit mutations (SEEDS=\"1 2 3\")"
 	@echo "make e2e       the end-to-end scenario only (QEMU=7.2|10, GUEST=plain|debug)"
 	@echo "make bisect    build the arm64 kernel at every patch"
 	@echo "make baseline  run the scenario on the pristine base (both emulators, debug guest), keep its figures in e2e/"
@@ -48,6 +49,9 @@ check:
 
 kunit:
 	@$(S)/kunit.sh
+
+kunit-mutations:
+	@$(S)/kunit-mutations.sh $(SEEDS)
 
 e2e:
 	@$(S)/e2e.sh $(if $(QEMU),--qemu $(QEMU)) $(if $(GUEST),--guest $(GUEST))

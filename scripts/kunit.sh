@@ -59,6 +59,11 @@ for r in "${runs[@]}"; do
 	grep -v '^{' "$res/$r.out" | grep -v '^ *"' | grep -vE '^\[[0-9:]+\] +\[(PASSED|SKIPPED)\]' | tail -25 >&2 || true
 done
 
+# The property suites' pair counts and seed (replay: kunit.py exec
+# --kernel_args arm_smmu_v3_test.seed=SEED arm-smmu-v3-entry-property)
+grep -hoE '(STE|CD): [0-9]+ random pairs, seed [0-9]+.*' "$res/software.log" 2>/dev/null |
+	sed 's/^/kunit property: /' || true
+
 python3 - "$res" "${runs[@]}" <<'PY' | tee "$res/summary"
 import json, sys
 res, runs = sys.argv[1], sys.argv[2:]
