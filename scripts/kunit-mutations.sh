@@ -29,6 +29,7 @@ mutations=(
 "CD walk fields read only with EPD0@@	if (ent[0] & cpu_to_le64(CTXDESC_CD_0_TCR_EPD0)) {@@	if (!(ent[0] & cpu_to_le64(CTXDESC_CD_0_TCR_EPD0))) {"
 "S1ContextPtr not read@@		used_bits[0] |= cpu_to_le64(STRTAB_STE_0_S1FMT |\n					    STRTAB_STE_0_S1CTXPTR_MASK |@@		used_bits[0] |= cpu_to_le64(STRTAB_STE_0_S1FMT |"
 "VTCR not read@@					    STRTAB_STE_2_VTCR |\n@@"
+"S2AA64 not read@@					    STRTAB_STE_2_S2AA64 |\n@@"
 "CD ASID not read@@	memset(used_bits, 0xff, sizeof(struct arm_smmu_cd));@@	memset(used_bits, 0xff, sizeof(struct arm_smmu_cd));\n	used_bits[0] &= ~cpu_to_le64(CTXDESC_CD_0_ASID);"
 "CD MAIR not read@@	memset(used_bits, 0xff, sizeof(struct arm_smmu_cd));@@	memset(used_bits, 0xff, sizeof(struct arm_smmu_cd));\n	used_bits[3] = 0;"
 )
