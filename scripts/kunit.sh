@@ -9,6 +9,11 @@
 #             emulated SMMUv3 and a pci-testdev (stage 2 skipped: 7.2 has
 #             none);
 #   hw-10     the same on QEMU 10 (scripts/qemu10.sh), stage 2 included.
+# A second kernel (build dir build/kunit-debug), the same configuration plus
+# the kernel's checkers (DEBUG_KCONFIG below: lockdep, PROVE_RCU, KASAN,
+# DEBUG_LIST, DEBUG_ATOMIC_SLEEP), runs software and hw-10 again as
+# software-debug and hw-10-debug; there any report of a checker in the
+# kernel log (DEBUG_REPORTS below) is a failure too.
 # In the hw runs a skipped case is a failure (the device or the SMMU was
 # not found), except stage 2 on 7.2.  Logs and JSON: out/kunit/.
 # Extra arguments go to every kunit.py exec (e.g. --raw_output).
@@ -27,35 +32,54 @@ kunit() { # kunit.py with the common options, in the tree
 }
 common=(--cross_compile="$CROSS_COMPILE" --build_dir="$kdir" --kunitconfig=drivers/iommu/arm/arm-smmu-v3)
 
-note "kunit.py build --arch=arm64_smmuv3 (build dir build/kunit)"
-if ! (cd "$TREE" && with_kbuild_lock python3 tools/testing/kunit/kunit.py build --arch=arm64_smmuv3 \
-	"${common[@]}" --jobs="$JOBS" --make_options "CC=$KCC" --make_options "HOSTCC=$HOSTCC_CMD") \
-	> "$res/build.out" 2>&1; then
-	tail -40 "$res/build.out" >&2
-	echo "kunit: build failed (out/kunit/build.out)"
-	echo "kunit: 0 passed, 1 failed"
-	exit 1
-fi
+# The debug kernel's additions; kunit.py fails the build if one does not
+# end up in the configuration.
+DEBUG_KCONFIG="CONFIG_DEBUG_KERNEL=y CONFIG_PROVE_LOCKING=y CONFIG_PROVE_RCU=y
+CONFIG_DEBUG_LIST=y CONFIG_DEBUG_ATOMIC_SLEEP=y CONFIG_KASAN=y CONFIG_KASAN_GENERIC=y"
+dkdir=$BUILD/kunit-debug
+dcommon=(--cross_compile="$CROSS_COMPILE" --build_dir="$dkdir" --kunitconfig=drivers/iommu/arm/arm-smmu-v3)
+dadd=()
+for o in $DEBUG_KCONFIG; do dadd+=(--kconfig_add "$o"); done
+
+build() { # label build-dir kunit.py-options...
+	local label=$1 dir=$2
+	shift 2
+	note "kunit.py build --arch=arm64_smmuv3 (build dir ${dir#"$TOP"/})"
+	if ! (cd "$TREE" && with_kbuild_lock python3 tools/testing/kunit/kunit.py build --arch=arm64_smmuv3 \
+		"$@" --jobs="$JOBS" --make_options "CC=$KCC" --make_options "HOSTCC=$HOSTCC_CMD") \
+		> "$res/build$label.out" 2>&1; then
+		tail -40 "$res/build$label.out" >&2
+		echo "kunit: build failed (out/kunit/build$label.out)"
+		echo "kunit: 0 passed, 1 failed"
+		exit 1
+	fi
+}
+build "" "$kdir" "${common[@]}"
+build -debug "$dkdir" "${dcommon[@]}" "${dadd[@]}"
 
 # QEMU 10 for kunit.py, which runs qemu-system-aarch64 from PATH.
 q10dir=$BUILD/kunit-qemu10
 mkdir -p "$q10dir"
 ln -sf "$("$TOP/scripts/qemu10.sh")" "$q10dir/qemu-system-aarch64"
 
-runs=(software hw-7.2 hw-10)
+runs=(software hw-7.2 hw-10 software-debug hw-10-debug)
 for r in "${runs[@]}"; do
 	case $r in
-	software) args=(--arch=arm64) path=$PATH ;;
+	software*) args=(--arch=arm64) path=$PATH ;;
 	hw-7.2) args=(--arch=arm64_smmuv3 arm-smmu-v3-hw) path=$PATH ;;
-	hw-10) args=(--arch=arm64_smmuv3 arm-smmu-v3-hw) path=$q10dir:$PATH ;;
+	hw-10*) args=(--arch=arm64_smmuv3 arm-smmu-v3-hw) path=$q10dir:$PATH ;;
+	esac
+	case $r in
+	*-debug) opts=("${dcommon[@]}") dir=$dkdir ;;
+	*) opts=("${common[@]}") dir=$kdir ;;
 	esac
 	note "kunit.py exec ${args[*]} ($r)"
 	set +e
-	PATH=$path kunit exec "${common[@]}" --timeout=600 --json="$res/$r.json" \
+	PATH=$path kunit exec "${opts[@]}" --timeout=600 --json="$res/$r.json" \
 		"${args[@]}" "$@" > "$res/$r.out" 2>&1
 	echo $? > "$res/$r.rc"
 	set -e
-	cp "$kdir/test.log" "$res/$r.log" 2>/dev/null || true
+	cp "$dir/test.log" "$res/$r.log" 2>/dev/null || true
 	grep -v '^{' "$res/$r.out" | grep -v '^ *"' | grep -vE '^\[[0-9:]+\] +\[(PASSED|SKIPPED)\]' | tail -25 >&2 || true
 done
 
@@ -65,8 +89,13 @@ grep -hoE '(STE|CD): [0-9]+ random pairs, seed [0-9]+.*' "$res/software.log" 2>/
 	sed 's/^/kunit property: /' || true
 
 python3 - "$res" "${runs[@]}" <<'PY' | tee "$res/summary"
-import json, sys
+import json, re, sys
 res, runs = sys.argv[1], sys.argv[2:]
+# What the kernel's checkers print when they find something
+DEBUG_REPORTS = (r"BUG: |WARNING: |KASAN|possible circular locking|possible recursive locking|"
+                 r"inconsistent lock state|suspicious RCU usage|DEBUG_LOCKS_WARN_ON|"
+                 r"list_(add|del) corruption|sleeping function called from invalid context|"
+                 r"Unable to handle kernel|Kernel panic|lock held when returning")
 total_p = total_f = 0
 for run in runs:
     rc = int(open(f"{res}/{run}.rc").read())
@@ -97,6 +126,16 @@ for run in runs:
         pass
     if passed + failed == 0 or rc != 0 and failed == 0:
         failed += 1          # the run itself failed (crash, timeout, no tests)
+    if run.endswith("-debug"):
+        # A checker's report fails the run, whatever the cases said
+        try:
+            log = open(f"{res}/{run}.log", errors="replace").read().splitlines()
+        except OSError:
+            log = []
+        reports = [l.strip() for l in log if re.search(DEBUG_REPORTS, l)]
+        for l in reports[:10]:
+            print(f"kunit {run}: checker report: {l}")
+        failed += len(reports)
     extra = f" (skipped where they must not be: {', '.join(bad_skips)})" if bad_skips else ""
     print(f"kunit {run}: {passed} passed, {failed} failed, {skipped} skipped{extra}")
     total_p += passed
