@@ -3,7 +3,7 @@
 
 S := scripts
 
-.PHONY: help run test bench tree export series check kunit kunit-mutations e2e bisect baseline fresh-check deps clean distclean
+.PHONY: help run test bench tree export series check kunit kunit-mutations model-mutations e2e bisect baseline fresh-check deps clean distclean
 
 help:
 	@echo "make run       install what is missing, build the tree and guest, run the end-to-end scenario"
@@ -15,6 +15,7 @@ help:
 	@echo "make check     checkpatch --strict, sparse, tree/export round trip, series file"
 	@echo "make kunit     the driver's KUnit suites under QEMU (kunit.py, arm64): software, hw-7.2, hw-10"
 	@echo "make kunit-mutations  the entry-writer property suite under used-bit mutations (SEEDS=\"1 2 3\")"
+	@echo "make model-mutations  the model check (arm-smmu-v3-model) under re-introduced bugs (SEEDS=\"1 2\")"
 	@echo "make e2e       the end-to-end scenario only (QEMU=7.2|10, GUEST=plain|debug)"
 	@echo "make bisect    build the arm64 kernel at every patch"
 	@echo "make baseline  run the scenario on the pristine base (both emulators, debug guest), keep its figures in e2e/"
@@ -52,6 +53,9 @@ kunit:
 
 kunit-mutations:
 	@$(S)/kunit-mutations.sh $(SEEDS)
+
+model-mutations:
+	@$(S)/model-mutations.sh $(SEEDS)
 
 e2e:
 	@$(S)/e2e.sh $(if $(QEMU),--qemu $(QEMU)) $(if $(GUEST),--guest $(GUEST))

@@ -3,8 +3,9 @@
 # the counts of each run and their sum.  One kernel (build dir build/kunit,
 # drivers/iommu/arm/arm-smmu-v3/.kunitconfig, configured by the series'
 # tools/testing/kunit/qemu_configs/arm64_smmuv3.py) boots three times:
-#   software  --arch=arm64: virt without an SMMU, the suites on fake SMMUs
-#             (arm-smmu-v3-*, iommu-sva); arm-smmu-v3-hw skips there;
+#   software  --arch=arm64 (two CPUs): virt without an SMMU, the suites on
+#             fake SMMUs (arm-smmu-v3-*, iommu-sva), the model check among
+#             them; arm-smmu-v3-hw skips there;
 #   hw-7.2    --arch=arm64_smmuv3 on QEMU 7.2: arm-smmu-v3-hw against the
 #             emulated SMMUv3 and a pci-testdev (stage 2 skipped: 7.2 has
 #             none);
@@ -65,7 +66,8 @@ ln -sf "$("$TOP/scripts/qemu10.sh")" "$q10dir/qemu-system-aarch64"
 runs=(software hw-7.2 hw-10 software-debug hw-10-debug)
 for r in "${runs[@]}"; do
 	case $r in
-	software*) args=(--arch=arm64) path=$PATH ;;
+	# Two CPUs: the model check's mapping thread runs beside its attaches
+	software*) args=(--arch=arm64 "--qemu_args=-smp 2") path=$PATH ;;
 	hw-7.2) args=(--arch=arm64_smmuv3 arm-smmu-v3-hw) path=$PATH ;;
 	hw-10*) args=(--arch=arm64_smmuv3 arm-smmu-v3-hw) path=$q10dir:$PATH ;;
 	esac
@@ -87,6 +89,12 @@ done
 # --kernel_args arm_smmu_v3_test.seed=SEED arm-smmu-v3-entry-property)
 grep -hoE '(STE|CD): [0-9]+ random pairs, seed [0-9]+.*' "$res/software.log" 2>/dev/null |
 	sed 's/^/kunit property: /' || true
+# The model check's seeds and operation counts (replay: --kernel_args
+# arm_smmu_v3_test.model_seed=SEED arm-smmu-v3-model)
+for r in software software-debug; do
+	grep -hoE 'arm_smmu_test_model[a-z_]*: seed [0-9]+: [0-9]+ operations.*|and [0-9]+ concurrent map.*' \
+		"$res/$r.log" 2>/dev/null | sed "s/^/kunit model ($r): /" || true
+done
 
 python3 - "$res" "${runs[@]}" <<'PY' | tee "$res/summary"
 import json, re, sys
