@@ -2,7 +2,10 @@
 # Build the kernel at every patch of the queue:
 #  - arm64: the guest configuration (driver built in, with SVA) as a full
 #    Image, and the driver directory in the KUnit configuration (driver +
-#    tests), each with W=1 for the driver;
+#    tests), each with W=1 for the driver. The KUnit configuration is copied
+#    again before each patch: olddefconfig at a patch before the tests'
+#    Kconfig option exists drops it, and the later patches would then never
+#    compile their tests;
 #  - x86_64: allnoconfig + configs/bisect-x86_64.config (VT-d with SVM, idxd
 #    with SVM, uacce: the other users of the core's SVA/PASID API) as a full
 #    bzImage, with no warning anywhere.
@@ -23,7 +26,6 @@ git -C "$TREE" worktree prune
 git -C "$TREE" worktree add -q --detach "$wt" base
 mkdir -p "$BUILD/bisect-guest" "$BUILD/bisect-kunit" "$BUILD/bisect-x86" "$OUT/bisect"
 cp "$BUILD/guest/.config" "$BUILD/bisect-guest/.config"
-cp "$BUILD/kunit/.config" "$BUILD/bisect-kunit/.config"
 archs=${BISECT_ARCHS:-arm64 x86_64}
 bmake() {
 	make -s -C "$wt" ARCH=arm64 CROSS_COMPILE="$CROSS_COMPILE" CC="$KCC" \
@@ -37,6 +39,7 @@ arm64_steps="
 		bmake O='$BUILD/bisect-guest' olddefconfig >/dev/null
 		bmake O='$BUILD/bisect-guest' Image
 		bmake O='$BUILD/bisect-guest' W=1 drivers/iommu/arm/arm-smmu-v3/
+		cp '$BUILD/kunit/.config' '$BUILD/bisect-kunit/.config'
 		bmake O='$BUILD/bisect-kunit' olddefconfig >/dev/null
 		bmake O='$BUILD/bisect-kunit' W=1 drivers/iommu/"
 x86_steps="

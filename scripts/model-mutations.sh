@@ -10,7 +10,8 @@
 # ONLY=<text> runs the mutations whose name contains it.  For seed S the
 # sequential case runs with seed S and the concurrent one with S+1; a case
 # not run because the one before it was stopped inside the driver shows as
-# "not run".
+# "not run"; one that never printed a result (the kernel crashed in or
+# before it) as "no result".
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -57,6 +58,21 @@ M = {
   "\tif (0)\n\t\tarm_smmu_sync_ste_for_sid(writer->master->smmu, ste_writer->sid);\n}")],
  "no S2S for stalling masters": [(
   "\tif (master->stall_enabled)\n\t\tqw2 |= STRTAB_STE_2_S2S;\n", "")],
+ "old domain from the core during the unwind": [(
+  "\tif (!state->domain || state->domain == master->domain)\n\t\treturn 0;",
+  "\tif (!state->domain ||\n\t    (iommu_get_domain_for_dev(master->dev) && state->domain == master->domain))\n\t\treturn 0;"), (
+  "\tstruct arm_smmu_domain *old_domain = master->domain;\n\tstruct arm_smmu_domain *new_domain = state->domain;",
+  "\tstruct arm_smmu_domain *old_domain =\n\t\tiommu_get_domain_for_dev(master->dev) ? master->domain : NULL;\n\tstruct arm_smmu_domain *new_domain = state->domain;")],
+ "old domain from the core, as upstream": [(
+  "\tif (!state->domain || state->domain == master->domain)\n\t\treturn 0;",
+  "\tif (!state->domain || state->domain == arm_smmu_core_domain(master))\n\t\treturn 0;"), (
+  "\tstruct arm_smmu_domain *old_domain = master->domain;\n\tstruct arm_smmu_domain *new_domain = state->domain;",
+  "\tstruct arm_smmu_domain *old_domain = arm_smmu_core_domain(master);\n\tstruct arm_smmu_domain *new_domain = state->domain;"), (
+  "static int arm_smmu_attach_prepare(struct arm_smmu_attach_state *state)\n{",
+  "static struct arm_smmu_domain *arm_smmu_core_domain(struct arm_smmu_master *master)\n{\n"
+  "\tstruct iommu_domain *domain = iommu_get_domain_for_dev(master->dev);\n\n"
+  "\treturn domain && (domain->type & __IOMMU_DOMAIN_PAGING) ? to_smmu_domain(domain) : NULL;\n}\n\n"
+  "static int arm_smmu_attach_prepare(struct arm_smmu_attach_state *state)\n{")],
  "no TLBI after an unmap": [(
   "\tif (!gather->pgsize)\n\t\treturn;\n\n\tarm_smmu_domain_inv_range(smmu_domain, gather->start,",
   "\tif (gather->pgsize)\n\t\treturn;\n\n\tarm_smmu_domain_inv_range(smmu_domain, gather->start,")],
@@ -72,7 +88,8 @@ PY
 names=("clear_refs flush never ends" "CD.S only once the CD table exists" "quiet CD keeps S and R"
 	"identity->blocked keeps the RID's ATC" "old array left before the ATC_INV"
 	"S2VMID not read by stage 1" "no flush for the last user of a tag" "ATC_INV of the wrong PASID"
-	"no CFGI_STE after an STE write" "no TLBI after an unmap" "no S2S for stalling masters")
+	"no CFGI_STE after an STE write" "no TLBI after an unmap" "no S2S for stalling masters"
+	"old domain from the core during the unwind" "old domain from the core, as upstream")
 
 printf '%-40s %s\n' "mutation" "first failure per seed ($seeds): sequential case / concurrent case" | tee "$res/summary"
 for name in "${names[@]}"; do
@@ -92,7 +109,11 @@ for name in "${names[@]}"; do
 		seq=$(grep -oE "^seed $s(: |, )operation [0-9]+" "$log" | sed -E 's/.*operation /op /' | head -1 || true)
 		conc=$(grep -oE "^seed $((s + 1))(: |, )operation [0-9]+" "$log" | sed -E 's/.*operation /op /' | head -1 || true)
 		grep -q 'not run: an earlier case was stopped' "$log" && conc=${conc:-not run}
-		line="$line ${seq:-passed} / ${conc:-passed} |"
+		# Passed: the case printed its summary; else it never finished
+		# (the kernel crashed or hung in it, or before it)
+		grep -qE "seed $s: [0-9]+ operations" "$log" && seq=${seq:-passed}
+		grep -qE "seed $((s + 1)): [0-9]+ operations" "$log" && conc=${conc:-passed}
+		line="$line ${seq:-no result} / ${conc:-no result} |"
 	done
 	printf '%-40s %s\n' "$name" "$line" | tee -a "$res/summary"
 done
