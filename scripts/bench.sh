@@ -73,7 +73,7 @@ guest_initramfs "$work" "$cpio_tool"
 # interrupts lost, before any workload runs (README).  A second hang fails.
 # Only the command queue and the events are traced: the translations would
 # multiply the log by a hundred and slow every DMA.
-traces=(-trace smmuv3_cmdq_opcode -trace smmuv3_record_event)
+traces=(-trace smmuv3_cmdq_opcode -trace 'smmuv3_*_event')
 boots=${BENCH_BOOTS:-5}
 # loglevel=5: warnings and worse still reach the console, the SMMU event
 # reports of the VFIO workload's faulting DMAs (info) do not: printing them

@@ -5,8 +5,9 @@ The guest announces windows with '@@E2E WINDOW <name>'; every QEMU trace
 line after it belongs to that window (a phase names its windows, or
 patterns of them such as 'p5-c*-blocked').  For each window we count the SMMU
 commands by opcode (smmuv3_cmdq_opcode), the events recorded
-(smmuv3_record_event) and, per StreamID, the translated, bypassed and
-aborted accesses (smmuv3_translate_*).  A phase passes when the guest says
+(smmuv3_record_event; QEMU 11 calls it smmuv3_propagate_event) and, per
+StreamID, the translated, bypassed and aborted accesses
+(smmuv3_translate_*).  A phase passes when the guest says
 PASS *and* the trace shows what the SMMU must have done in it.
 
 Prints the report; the last line is 'e2e: N passed, N failed'.  Exit status
@@ -38,7 +39,7 @@ REPORT = max(PHASES)
 # other vCPU, the UART) can be cut by one: a trace line may follow part of a
 # console line whose rest comes on the next line.  Search, don't match.
 TRACE = re.compile(r"(?:\d+@[\d.]+:)?(smmuv3_cmdq_opcode|smmuv3_record_event|"
-                   r"smmuv3_translate_[a-z]+|smmu_ptw_invalid_pte|smmuv3_range_inval|"
+                   r"smmuv3_propagate_event|smmuv3_translate_[a-z]+|smmu_ptw_invalid_pte|smmuv3_range_inval|"
                    r"smmuv3_cmdq_tlbi_s12_vmid) (.*)$")
 SID = re.compile(r"sid=0x([0-9a-f]+)")
 STAGE = re.compile(r"stage=(\d)")
@@ -88,7 +89,7 @@ def parse(path):
                 kind = kind[len("smmuv3_"):] if kind.startswith("smmuv3_") else kind
                 if kind == "cmdq_opcode":
                     cur.cmds[rest.replace("<--- ", "").replace("SMMU_CMD_", "")] += 1
-                elif kind == "record_event":
+                elif kind in ("record_event", "propagate_event"):
                     typ, _, _ = rest.partition(" ")
                     s = SID.search(rest)
                     cur.events[(typ.replace("SMMU_EVT_", ""), int(s.group(1), 16) if s else -1)] += 1

@@ -79,7 +79,7 @@ if [ "$guest" = debug ]; then
 fi
 # The stage-2 traces: the page-table walker's invalid PTEs name the stage,
 # range invalidations the VMID (QEMU 10 only; 7.2 ignores unknown ones).
-traces=(-trace 'smmuv3_cmdq_opcode' -trace 'smmuv3_record_event' -trace 'smmuv3_translate_*')
+traces=(-trace 'smmuv3_cmdq_opcode' -trace 'smmuv3_*_event' -trace 'smmuv3_translate_*')
 [ "$qemu" = 10 ] && traces+=(-trace 'smmu_ptw_invalid_pte' -trace 'smmuv3_range_inval'
 	-trace 'smmuv3_cmdq_tlbi_s12_vmid')
 note "booting $qemu_version, virt,iommu=smmuv3, $guest guest (timeout ${timeout_s}s); log in ${res#"$TOP"/}/qemu.log"

@@ -15,6 +15,12 @@ CMP_VERSION=6.12.117-1~deb12u1
 CMP_SHA256=e849faf31ca3555757f3a8877cb01af92122f744f75d1f3102734651c4e14703
 CMP_DEB=${CMP_PKG}_${CMP_VERSION}_all.deb
 
+# QEMU 11.1 (two SMMUs under ACPI): trixie-backports' qemu-system-arm, and
+# the packages of trixie it needs beyond bookworm's libraries (qemu11.sh).
+QEMU11_VERSION=1:11.1.3+ds-2~bpo13+1
+QEMU11_SHA256=9cdab89cb159099f413a078fcd64e42d2694ffaad357a3bb2ccd12469377e91f
+QEMU11_LIBS="libc6 libcapstone5 libfuse3-4 libaio1t64 libnettle8t64 libhogweed6t64"
+
 CACHE=${CACHE:-$TOP/cache}          # kept by 'make clean'
 BUILD=${BUILD:-$TOP/build}          # removed by 'make clean'
 TREE=$BUILD/linux                   # git tree: tag 'base' + the queue
@@ -112,6 +118,70 @@ ensure_bench_deps() {
 
 with_kbuild_lock() {
 	flock "$KBUILD_LOCK" "$@"
+}
+
+# debian_source: the machine's Debian mirror and its keyring, "URI KEYRING",
+# from the first deb source serving suite 'bookworm' (deb822 .sources or
+# one-line .list form). The private downloads below use that mirror, which
+# also serves bookworm-backports, trixie and trixie-backports.
+debian_source() {
+	local f mirror="" keyring="" line lists=()
+	shopt -s nullglob
+	for f in /etc/apt/sources.list.d/*.sources; do
+		mirror=$(awk -v RS= '/(^|\n)Suites:[^\n]*[ \t]bookworm([ \t]|\n|$)/ && /(^|\n)Types:[^\n]*deb([ \t]|\n|$)/ {
+			if (match($0, /URIs:[ \t]*[^ \t\n]+/)) { s = substr($0, RSTART, RLENGTH); sub(/URIs:[ \t]*/, "", s); print s; exit } }' "$f")
+		if [ -n "$mirror" ]; then
+			keyring=$(awk -v RS= -v m="$mirror" 'index($0, m) && match($0, /Signed-By:[ \t]*[^ \t\n]+/) {
+				s = substr($0, RSTART, RLENGTH); sub(/Signed-By:[ \t]*/, "", s); print s; exit }' "$f")
+			break
+		fi
+	done
+	if [ -z "$mirror" ]; then
+		for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+			[ -f "$f" ] && lists+=("$f")
+		done
+		# deb [opt=v opt=v] URI SUITE COMPONENTS...: options out first,
+		# their signed-by kept.
+		line=$( ((${#lists[@]})) && awk '$1 == "deb" {
+			opts = ""; if (match($0, /\[[^]]*\]/)) { opts = substr($0, RSTART, RLENGTH); sub(/\[[^]]*\][ \t]*/, "") }
+			if ($3 == "bookworm") { k = ""; if (match(opts, /signed-by=[^] \t]+/)) k = substr(opts, RSTART + 10, RLENGTH - 10)
+				print $2, k; exit } }' "${lists[@]}" || true)
+		mirror=${line%% *}
+		[ "$line" = "${line#* }" ] || keyring=${line#* }
+	fi
+	shopt -u nullglob
+	[ -n "$mirror" ] || die "no Debian bookworm source in the machine's apt configuration"
+	echo "$mirror ${keyring:-/usr/share/keyrings/debian-archive-keyring.gpg}"
+}
+
+# private_apt DIR SUITE...: a private apt state in DIR (sources list of the
+# machine's mirror for the SUITEs, main; lists; archives) and its update.
+# Sets the array apt_opts for apt-get/apt-cache; the machine's own apt
+# configuration is neither read for sources nor changed.
+private_apt() {
+	local dir=$1 src suite
+	shift
+	src=$(debian_source)
+	rm -rf "$dir"
+	mkdir -p "$dir/lists/partial" "$dir/archives/partial" "$dir/cache"
+	for suite in "$@"; do
+		echo "deb [signed-by=${src#* }] ${src%% *} $suite main"
+	done > "$dir/sources.list"
+	apt_opts=(-o "Dir::Etc::SourceList=$dir/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
+		-o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache"
+		-o "Dir::Cache::Archives=$dir/archives" -o "Dir::Etc::Preferences=/dev/null"
+		-o "Dir::Etc::PreferencesParts=/dev/null" -o "APT::Sandbox::User=root")
+	note "apt: private lists for $* (${src%% *})"
+	apt-get "${apt_opts[@]}" update -qq >/dev/null || die "apt-get update for $* failed"
+}
+
+# apt_fetch DIR PACKAGE=VERSION...: download exact versions into
+# DIR/archives (apt checks each against the signed index).
+apt_fetch() {
+	local dir=$1
+	shift
+	(cd "$dir/archives" && apt-get "${apt_opts[@]}" download -qq "$@" >/dev/null) ||
+		die "apt-get download $* failed (not in the mirror's index?)"
 }
 
 # The end-to-end machine: QEMU's virt with an SMMUv3, a virtio-blk disk and
