@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The workloads of 'make bench', run by /init instead of the scenario when
- * the kernel command line says e2e.bench=all (every workload) or
- * e2e.bench=boot (only the first DMA, for more samples of the boot time).
+ * the kernel command line says e2e.bench=all (every workload),
+ * e2e.bench=boot (only the first DMA, for more samples of the boot time) or
+ * e2e.bench=pair (two SMMUs, QEMU 11.1: the first DMA, then the VFIO churn
+ * with both nvmes in one container).
  *
  * Same console protocol as the scenario (init.c), read by
  * scripts/bench-report.py:
@@ -40,7 +42,7 @@
 #define DMAB_SECONDS	1
 #define SEED_BENCH	0x5eed00000000be00ULL
 
-enum { W_BOOT = 1, W_IO_LARGE, W_IO_SMALL, W_SWITCH, W_VFIO, W_DMAB };
+enum { W_BOOT = 1, W_IO_LARGE, W_IO_SMALL, W_SWITCH, W_VFIO, W_DMAB, W_PAIR };
 
 static uint64_t now_ns(void)
 {
@@ -259,6 +261,30 @@ static void bench_vfio(void)
 	report(&p, "every mapped IOVA took the DMA, every unmapped one faulted without data");
 }
 
+/*
+ * ---- 7: the same churn with the nvme of the second SMMU in the container
+ * (vfio-nvme --churn --pair): every unmap must reach both SMMUs ----
+ */
+static void bench_vfio_pair(void)
+{
+	struct phase p = { .num = W_PAIR };
+	char *argv[] = { "/vfio-nvme", "--churn", VFIO_ROUNDS, "--window", "pair",
+			 "--pair", nvme2_bdf, nvme2_serial, nvme_bdf, nvme_serial, NULL };
+	struct phase scratch = { .num = 0 };
+	char dev[320];
+	int rc;
+
+	window("pair-setup");
+	if (nvme_to_vfio(&p) && pci_to_vfio(&p, nvme2_bdf)) {
+		rc = run(argv);	/* windows pair-churn, pair-teardown */
+		if (rc)
+			fail(&p, "vfio-nvme --churn --pair exited with %d", rc);
+	}
+	window("idle");
+	pci_from_vfio(&scratch, nvme2_bdf, dev, sizeof(dev));
+	report(&p, "every mapped IOVA took the DMA, every unmapped one faulted without data, both SMMUs in the container");
+}
+
 /* ---- 6: dma_map_benchmark on the nvme, strict and lazy ---- */
 
 /* include/linux/map_benchmark.h (the same in 6.1 and 6.12) */
@@ -378,6 +404,8 @@ void bench_main(const char *what)
 	window("boot");
 	ok = bench_boot(dev, sizeof(dev));
 	window("idle");
+	if (!strcmp(what, "pair") && nvme2_bdf[0])
+		bench_vfio_pair();
 	if (strcmp(what, "all"))
 		return;
 	if (ok) {

@@ -23,6 +23,8 @@ struct phase {
 #define BIND_TIMEOUT	30	/* seconds a driver probe may take */
 
 extern char virtio_bdf[32], nvme_bdf[32], nvme_serial[64];
+/* The nvme behind a second SMMU (QEMU 11.1 only); "" when there is none */
+extern char nvme2_bdf[32], nvme2_serial[64];
 /* The disks' DMA buffer: a 2 MiB huge page (1 MiB without one), init.c */
 extern void *dma_buf;
 /* A driver bind that did not return (see bind_driver()); 0 if none. */
@@ -58,9 +60,12 @@ int unbind_driver(const char *bdf);
 int set_override(const char *bdf, const char *driver);
 bool virtio_down(struct phase *p, int group, const char *type);
 bool virtio_up(struct phase *p, char *dev, size_t len, const char *step);
+bool pci_to_vfio(struct phase *p, const char *bdf);
+bool pci_from_vfio(struct phase *p, const char *bdf, char *dev, size_t len);
 bool nvme_to_vfio(struct phase *p);
 bool nvme_from_vfio(struct phase *p, char *dev, size_t len);
 void vfio_block(struct phase *p, int group, int hold_ms);
+int test_module(const char *name, const char *params, char *res, size_t len);
 
 /* Phase 7: p7-attach-dma.c */
 void phase_attach_from_dma(void);
@@ -73,6 +78,10 @@ void phase_stress(const char *cmdline, bool stage2);
 
 /* Phase 10: p10-sva.c */
 void phase_sva(void);
+
+/* Phase 11: p11-two-smmus.c; phase 12: p12-cross-refused.c (two SMMUs) */
+void phase_two_smmus(void);
+void phase_cross_refused(void);
 
 /* 'make bench': bench.c; @what: "all", or "boot" for the first DMA only */
 void bench_main(const char *what);

@@ -29,6 +29,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -42,6 +43,7 @@
 
 char virtio_bdf[32];
 char nvme_bdf[32], nvme_serial[64];
+char nvme2_bdf[32], nvme2_serial[64];
 
 static void drain(void)
 {
@@ -527,40 +529,76 @@ static void phase_switch(void)
 	report(&p, "identity and DMA domains both moved the data intact");
 }
 
-/* ---- the nvme handed to VFIO and back (phases 4, 8 and 9) ---- */
+/* ---- an nvme handed to VFIO and back (phases 4, 8, 9 and 11) ---- */
 
-/* Bind the nvme to vfio-pci; its group's VFIO node must appear. */
-bool nvme_to_vfio(struct phase *p)
+/* Bind a PCI device to vfio-pci; its group's VFIO node must appear. */
+bool pci_to_vfio(struct phase *p, const char *bdf)
 {
-	int group = pci_group(nvme_bdf);
+	int group = pci_group(bdf);
 	char path[64], drv[32];
 
-	if (set_override(nvme_bdf, "vfio-pci")) {
-		fail(p, "cannot set driver_override of %s", nvme_bdf);
+	if (set_override(bdf, "vfio-pci")) {
+		fail(p, "cannot set driver_override of %s", bdf);
 		return false;
 	}
-	if (rebind(p, nvme_bdf, "vfio-pci", group, NULL))
+	if (rebind(p, bdf, "vfio-pci", group, NULL))
 		return false;
-	pci_driver(nvme_bdf, drv, sizeof(drv));
+	pci_driver(bdf, drv, sizeof(drv));
 	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
 	if (strcmp(drv, "vfio-pci") || !wait_for_path(path, 5)) {
-		fail(p, "nvme not bound to vfio-pci (driver %s) or no %s", drv, path);
+		fail(p, "%s not bound to vfio-pci (driver %s) or no %s", bdf, drv, path);
 		return false;
 	}
 	return true;
 }
 
-/* Give the nvme back to its driver and find its block device. */
-bool nvme_from_vfio(struct phase *p, char *dev, size_t len)
+/* Give an nvme back to its driver and find its block device. */
+bool pci_from_vfio(struct phase *p, const char *bdf, char *dev, size_t len)
 {
-	set_override(nvme_bdf, NULL);
-	if (rebind(p, nvme_bdf, "nvme", pci_group(nvme_bdf), NULL))
+	set_override(bdf, NULL);
+	if (rebind(p, bdf, "nvme", pci_group(bdf), NULL))
 		return false;
-	if (!wait_blockdev(nvme_bdf, dev, len, 30)) {
-		fail(p, "the nvme block device did not come back after VFIO");
+	if (!wait_blockdev(bdf, dev, len, 30)) {
+		fail(p, "the block device of %s did not come back after VFIO", bdf);
 		return false;
 	}
 	return true;
+}
+
+bool nvme_to_vfio(struct phase *p)
+{
+	return pci_to_vfio(p, nvme_bdf);
+}
+
+bool nvme_from_vfio(struct phase *p, char *dev, size_t len)
+{
+	return pci_from_vfio(p, nvme_bdf, dev, len);
+}
+
+/*
+ * Load the test module /NAME.ko with PARAMS, read its verdict (the
+ * read-only parameter "result") into RES and unload it: 0, or -errno of
+ * the step that failed.
+ */
+int test_module(const char *name, const char *params, char *res, size_t len)
+{
+	char path[128];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "/%s.ko", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_finit_module, fd, params, 0))
+		err = -errno;
+	close(fd);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "/sys/module/%s/parameters/result", name);
+	err = read_file(path, res, len);
+	if (syscall(SYS_delete_module, name, O_NONBLOCK) && !err)
+		err = -errno;
+	return err;
 }
 
 /* ---- phase 4: VFIO ---- */
@@ -1122,12 +1160,16 @@ int main(void)
 	cmdline_arg(cmdline, "e2e.virtio=", virtio_bdf, sizeof(virtio_bdf));
 	cmdline_arg(cmdline, "e2e.nvme=", nvme_bdf, sizeof(nvme_bdf));
 	cmdline_arg(cmdline, "e2e.serial=", nvme_serial, sizeof(nvme_serial));
+	cmdline_arg(cmdline, "e2e.nvme2=", nvme2_bdf, sizeof(nvme2_bdf));
+	cmdline_arg(cmdline, "e2e.serial2=", nvme2_serial, sizeof(nvme2_serial));
 	cmdline_arg(cmdline, "e2e.stage2=", arg, sizeof(arg));
 	stage2 = !strcmp(arg, "1");
 	cmdline_arg(cmdline, "e2e.kmemleak=", arg, sizeof(arg));
 	kmemleak = !strcmp(arg, "1");
 	say("@@E2E INFO virtio-bdf %s", virtio_bdf);
 	say("@@E2E INFO nvme-bdf %s", nvme_bdf);
+	if (nvme2_bdf[0])
+		say("@@E2E INFO nvme2-bdf %s", nvme2_bdf);
 
 	if (dma_buf_init()) {
 		say("e2e: out of memory");
@@ -1153,9 +1195,10 @@ int main(void)
 		say("@@E2E RESULT 3 FAIL skipped: phase 2 failed");
 	phase_vfio();
 	/*
-	 * Phases 8, 10 and 9 run before 6 and 7: on the pristine base, phase
-	 * 6 leaves the virtio disk's probe stuck, and the base's figures of
-	 * the stage-2, SVA and stress phases are wanted too.
+	 * Phases 8, 10, 11, 12 and 9 run before 6 and 7: on the pristine
+	 * base, phase 6 leaves the virtio disk's probe stuck, and the base's
+	 * figures of the stage-2, SVA, two-SMMU and stress phases are wanted
+	 * too.
 	 */
 	if (virtio_ok)
 		phase_cycle();
@@ -1163,6 +1206,11 @@ int main(void)
 		say("@@E2E RESULT 5 FAIL skipped: phase 2 failed");
 	phase_stage2(stage2);
 	phase_sva();
+	/* QEMU 11.1: an nvme behind each of two SMMUs */
+	if (nvme2_bdf[0]) {
+		phase_two_smmus();
+		phase_cross_refused();
+	}
 	if (virtio_ok) {
 		phase_stress(cmdline, stage2);
 		phase_failed_attach();

@@ -23,27 +23,13 @@
 
 #define SVA_BYTES	(2 * MIB)
 #define SEED_SVA	0x5eed00000000050aULL
-#define MODULE_PATH	"/smmu_e2e_sva.ko"
-#define RESULT_PATH	"/sys/module/smmu_e2e_sva/parameters/result"
 
 static int try_bind(char *res, size_t len)
 {
-	char params[64];
-	int fd, err = 0;
+	char params[96];
 
 	snprintf(params, sizeof(params), "bdf=%s", nvme_bdf);
-	fd = open(MODULE_PATH, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (syscall(SYS_finit_module, fd, params, 0))
-		err = -errno;
-	close(fd);
-	if (err)
-		return err;
-	err = read_file(RESULT_PATH, res, len);
-	if (syscall(SYS_delete_module, "smmu_e2e_sva", O_NONBLOCK) && !err)
-		err = -errno;
-	return err;
+	return test_module("smmu_e2e_sva", params, res, len);
 }
 
 void phase_sva(void)

@@ -27,27 +27,13 @@
 #define ATTACH_NTH_MAX	50
 #define ATTACH_BYTES	(2 * MIB)
 #define SEED_ATTACH	0x5eed0000000000a7ULL
-#define MODULE_PATH	"/smmu_e2e_attach.ko"
-#define RESULT_PATH	"/sys/module/smmu_e2e_attach/parameters/result"
 
 static int try_attach(unsigned int n, char *res, size_t len)
 {
 	char params[96];
-	int fd, err = 0;
 
 	snprintf(params, sizeof(params), "bdf=%s nth=%u", virtio_bdf, n);
-	fd = open(MODULE_PATH, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (syscall(SYS_finit_module, fd, params, 0))
-		err = -errno;
-	close(fd);
-	if (err)
-		return err;
-	err = read_file(RESULT_PATH, res, len);
-	if (syscall(SYS_delete_module, "smmu_e2e_attach", O_NONBLOCK) && !err)
-		err = -errno;
-	return err;
+	return test_module("smmu_e2e_attach", params, res, len);
 }
 
 void phase_attach_from_dma(void)

@@ -8,7 +8,8 @@
  * unmaps the data buffer and checks that a second Identify cannot write
  * into it (the SMMU must block the DMA).
  *
- * Usage: vfio-nvme [--nesting] [--window NAME] [--churn ROUNDS] <pci-bdf> <expected-serial>
+ * Usage: vfio-nvme [--nesting] [--window NAME] [--churn ROUNDS]
+ *                  [--pair BDF2 SERIAL2] <pci-bdf> <expected-serial>
  *   --nesting      ask for VFIO_TYPE1_NESTING_IOMMU: on 6.1 the SMMUv3
  *                  driver then gives the group a stage-2 domain (if the
  *                  SMMU has stage 2; otherwise it falls back to stage 1)
@@ -20,7 +21,14 @@
  *                  rounds over map/unmap cases of assorted sizes and
  *                  alignments (churn()), with a DMA into each mapping that
  *                  must land and one after its unmap that must not; the
- *                  console windows are vfio-churn and vfio-teardown
+ *                  console windows are NAME-churn and NAME-teardown (NAME
+ *                  from --window, default vfio)
+ *   --pair BDF2 SERIAL2
+ *                  a second nvme (SERIAL2) in the same container, after
+ *                  the first: each has its own admin queues and Identifies
+ *                  into the one shared data buffer; its unmap must stop
+ *                  both (the churn drives the first only, with the second
+ *                  attached)
  * Output: one "vfio-nvme: ..." line per step, then "vfio-nvme: PASS"
  *         (exit 0) or "vfio-nvme: FAIL <reason>" (exit 1).
  */
@@ -83,15 +91,19 @@ struct nvme_cqe {
 _Static_assert(sizeof(struct nvme_sqe) == 64, "SQE must be 64 bytes");
 _Static_assert(sizeof(struct nvme_cqe) == 16, "CQE must be 16 bytes");
 
-static struct {
-	int container, group, device;
+/* One controller; c is the one being driven. */
+static struct nvme_dev {
+	int group, device;
 	volatile uint8_t *bar;		/* NULL: use pread/pwrite */
 	void *bar_map;
 	uint64_t bar_off, bar_size, cfg_off;
 	unsigned dstrd, wait_ms, qdepth;
 	uint8_t *sq, *cq, *data;
+	uint64_t sq_iova;
 	unsigned sq_tail, cq_head, phase;
-} c = { .container = -1, .group = -1, .device = -1 };
+	uint16_t cmd_orig;
+} devs[2] = { { .group = -1, .device = -1 }, { .group = -1, .device = -1 } }, *c = devs;
+static int container = -1;	/* one container, shared by both devices */
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void fail(const char *fmt, ...)
@@ -122,7 +134,7 @@ static inline void mb(void)
 
 static void dev_io(int write, void *buf, size_t len, uint64_t off)
 {
-	ssize_t r = write ? pwrite(c.device, buf, len, (off_t)off) : pread(c.device, buf, len, (off_t)off);
+	ssize_t r = write ? pwrite(c->device, buf, len, (off_t)off) : pread(c->device, buf, len, (off_t)off);
 
 	if (r != (ssize_t)len)
 		fail("%s of %zu bytes at device offset 0x%llx: %s", write ? "pwrite" : "pread",
@@ -133,10 +145,10 @@ static uint32_t rd32(uint32_t off)
 {
 	uint32_t v;
 
-	if (c.bar)
-		v = *(volatile uint32_t *)(c.bar + off);
+	if (c->bar)
+		v = *(volatile uint32_t *)(c->bar + off);
 	else
-		dev_io(0, &v, 4, c.bar_off + off);
+		dev_io(0, &v, 4, c->bar_off + off);
 	return le32toh(v);
 }
 
@@ -144,10 +156,10 @@ static void wr32(uint32_t off, uint32_t val)
 {
 	uint32_t v = htole32(val);
 
-	if (c.bar)
-		*(volatile uint32_t *)(c.bar + off) = v;
+	if (c->bar)
+		*(volatile uint32_t *)(c->bar + off) = v;
 	else
-		dev_io(1, &v, 4, c.bar_off + off);
+		dev_io(1, &v, 4, c->bar_off + off);
 }
 
 /* 64-bit registers as two 32-bit accesses (low dword first), as NVMe allows. */
@@ -168,7 +180,7 @@ static uint16_t cfg_rd16(uint32_t off)
 {
 	uint16_t v;
 
-	dev_io(0, &v, 2, c.cfg_off + off);
+	dev_io(0, &v, 2, c->cfg_off + off);
 	return le16toh(v);
 }
 
@@ -176,7 +188,7 @@ static void cfg_wr16(uint32_t off, uint16_t val)
 {
 	uint16_t v = htole16(val);
 
-	dev_io(1, &v, 2, c.cfg_off + off);
+	dev_io(1, &v, 2, c->cfg_off + off);
 }
 
 /* ---- polling with a timeout ---- */
@@ -215,7 +227,7 @@ static int csts_rdy_is(void *arg)
 
 static const char *wait_rdy(uint32_t want)
 {
-	int r = wait_for(csts_rdy_is, &want, c.wait_ms);
+	int r = wait_for(csts_rdy_is, &want, c->wait_ms);
 
 	return r > 0 ? NULL : r < 0 ? "controller fatal status" : "timeout";
 }
@@ -224,21 +236,21 @@ static const char *wait_rdy(uint32_t want)
 
 static volatile struct nvme_cqe *cq_slot(void)
 {
-	return (volatile struct nvme_cqe *)c.cq + c.cq_head;
+	return (volatile struct nvme_cqe *)c->cq + c->cq_head;
 }
 
 static int cqe_ready(void *arg)
 {
 	(void)arg;
-	return (le16toh(cq_slot()->status) & 1) == c.phase;
+	return (le16toh(cq_slot()->status) & 1) == c->phase;
 }
 
 static void submit_admin(const struct nvme_sqe *sqe)
 {
-	memcpy(c.sq + c.sq_tail * sizeof(*sqe), sqe, sizeof(*sqe));
-	c.sq_tail = (c.sq_tail + 1) % c.qdepth;
+	memcpy(c->sq + c->sq_tail * sizeof(*sqe), sqe, sizeof(*sqe));
+	c->sq_tail = (c->sq_tail + 1) % c->qdepth;
 	mb();				/* SQE visible before the doorbell */
-	wr32(NVME_DB, c.sq_tail);	/* SQ0 tail doorbell */
+	wr32(NVME_DB, c->sq_tail);	/* SQ0 tail doorbell */
 	mb();
 }
 
@@ -253,12 +265,12 @@ static int reap_admin(unsigned timeout_ms, uint16_t *status, uint16_t *cid)
 	mb();				/* read the CQE only after the phase bit */
 	*status = le16toh(cqe->status) >> 1;
 	*cid = le16toh(cqe->cid);
-	if (++c.cq_head == c.qdepth) {
-		c.cq_head = 0;
-		c.phase ^= 1;
+	if (++c->cq_head == c->qdepth) {
+		c->cq_head = 0;
+		c->phase ^= 1;
 	}
 	mb();
-	wr32(NVME_DB + (1U << (2 + c.dstrd)), c.cq_head);	/* CQ0 head doorbell */
+	wr32(NVME_DB + (1U << (2 + c->dstrd)), c->cq_head);	/* CQ0 head doorbell */
 	return 1;
 }
 
@@ -302,7 +314,7 @@ static void dma_map(void *buf, uint64_t iova, uint64_t size)
 		.vaddr = (uintptr_t)buf, .iova = iova, .size = size,
 	};
 
-	if (ioctl(c.container, VFIO_IOMMU_MAP_DMA, &m))
+	if (ioctl(container, VFIO_IOMMU_MAP_DMA, &m))
 		fail("VFIO_IOMMU_MAP_DMA iova 0x%llx size 0x%llx: %s", (unsigned long long)iova,
 		     (unsigned long long)size, strerror(errno));
 }
@@ -313,7 +325,7 @@ static void dma_unmap(uint64_t iova, uint64_t size)
 		.argsz = sizeof(u), .iova = iova, .size = size,
 	};
 
-	if (ioctl(c.container, VFIO_IOMMU_UNMAP_DMA, &u))
+	if (ioctl(container, VFIO_IOMMU_UNMAP_DMA, &u))
 		fail("VFIO_IOMMU_UNMAP_DMA iova 0x%llx: %s", (unsigned long long)iova, strerror(errno));
 	if (u.size != size)
 		fail("VFIO_IOMMU_UNMAP_DMA iova 0x%llx unmapped %llu bytes, expected %llu",
@@ -336,7 +348,7 @@ static void region_info(uint32_t index, struct vfio_region_info *ri)
 	memset(ri, 0, sizeof(*ri));
 	ri->argsz = sizeof(*ri);
 	ri->index = index;
-	if (ioctl(c.device, VFIO_DEVICE_GET_REGION_INFO, ri))
+	if (ioctl(c->device, VFIO_DEVICE_GET_REGION_INFO, ri))
 		fail("VFIO_DEVICE_GET_REGION_INFO %u: %s", index, strerror(errno));
 	if (!ri->size || (ri->flags & (VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE)) !=
 			 (VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE))
@@ -359,7 +371,7 @@ static unsigned count_bad_at(const uint8_t *buf, unsigned *first)
 
 static unsigned count_bad(unsigned *first)
 {
-	return count_bad_at(c.data, first);
+	return count_bad_at(c->data, first);
 }
 
 /* Copies an identify string field, trims trailing spaces/NULs, masks
@@ -463,7 +475,7 @@ static unsigned int phys_runs(const uint8_t *buf, uint64_t size)
 	return runs;
 }
 
-static void churn(int rounds, const char *want_sn)
+static void churn(int rounds, const char *want_sn, const char *pfx)
 {
 	const unsigned int ncases = sizeof(churn_cases) / sizeof(churn_cases[0]);
 	uint8_t *normal, *huge;
@@ -485,10 +497,10 @@ static void churn(int rounds, const char *want_sn)
 	for (unsigned int i = 0; i < ncases; i++) {
 		const struct churn_case *k = &churn_cases[i];
 
-		printf("@@E2E INFO vfio-runs:0x%llx %u\n", (unsigned long long)k->iova,
+		printf("@@E2E INFO %s-runs:0x%llx %u\n", pfx, (unsigned long long)k->iova,
 		       phys_runs((k->huge ? huge : normal) + k->off, k->size));
 	}
-	window("vfio", "churn");
+	window(pfx, "churn");
 	for (int r = 1; r <= rounds; r++) {
 		uint64_t map_ns = 0, unmap_ns = 0, t0;
 
@@ -503,7 +515,7 @@ static void churn(int rounds, const char *want_sn)
 			dma_map(buf, k->iova, k->size);
 			map_ns += now_ns() - t0;
 			/* A DMA into the mapping's last page: it must land. */
-			if (!identify_ctrl(cid++, last_iova, c.wait_ms, &status) || status)
+			if (!identify_ctrl(cid++, last_iova, c->wait_ms, &status) || status)
 				fail("churn: identify into iova 0x%llx (mapped) failed, status 0x%04x",
 				     (unsigned long long)last_iova, status);
 			mb();
@@ -527,31 +539,207 @@ static void churn(int rounds, const char *want_sn)
 			 */
 			usleep(CHURN_SETTLE_US);
 		}
-		printf("@@E2E INFO t:vfio-map:%d %llu\n", r, (unsigned long long)(map_ns / ncases));
-		printf("@@E2E INFO t:vfio-unmap:%d %llu\n", r, (unsigned long long)(unmap_ns / ncases));
+		printf("@@E2E INFO t:%s-map:%d %llu\n", pfx, r, (unsigned long long)(map_ns / ncases));
+		printf("@@E2E INFO t:%s-unmap:%d %llu\n", pfx, r, (unsigned long long)(unmap_ns / ncases));
 	}
-	printf("@@E2E INFO units:vfio-churn %u\n", unmaps);
+	printf("@@E2E INFO units:%s-churn %u\n", pfx, unmaps);
 	say("churn: %d rounds of %u map/DMA/unmap/DMA cases, every unmapped IOVA faulted without data",
 	    rounds, ncases);
 	munmap(normal, CHURN_NORMAL);
 	munmap(huge, CHURN_HUGE);
 }
 
+/* ---- the steps of main(), each for the device c ---- */
+
+/* 1. The IOMMU group of @bdf into the container; the first sets its type. */
+static void open_group(const char *bdf, int iommu_type, bool first)
+{
+	struct vfio_group_status gs = { .argsz = sizeof(gs) };
+	char path[256], link[256], group_name[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		fail("readlink %s: %s", path, strerror(errno));
+	link[n] = '\0';
+	snprintf(group_name, sizeof(group_name), "%s", basename(link));
+	snprintf(path, sizeof(path), "/dev/vfio/%s", group_name);
+	c->group = open(path, O_RDWR);
+	if (c->group < 0)
+		fail("open %s: %s", path, strerror(errno));
+	if (ioctl(c->group, VFIO_GROUP_GET_STATUS, &gs))
+		fail("VFIO_GROUP_GET_STATUS: %s", strerror(errno));
+	if (!(gs.flags & VFIO_GROUP_FLAGS_VIABLE))
+		fail("group %s not viable (all its devices must be bound to vfio-pci)", group_name);
+	if (ioctl(c->group, VFIO_GROUP_SET_CONTAINER, &container))
+		fail("VFIO_GROUP_SET_CONTAINER (group %s): %s", group_name, strerror(errno));
+	if (first && ioctl(container, VFIO_SET_IOMMU, iommu_type))
+		fail("VFIO_SET_IOMMU: %s", strerror(errno));
+	say("group %s viable, in the container (%s)", group_name,
+	    iommu_type == VFIO_TYPE1_NESTING_IOMMU ? "Type1-nesting" :
+	    iommu_type == VFIO_TYPE1v2_IOMMU ? "Type1v2" : "Type1");
+}
+
+/* 2. The device: BAR0 and config space, memory space and bus mastering on. */
+static void open_device(const char *bdf)
+{
+	struct vfio_device_info di = { .argsz = sizeof(di) };
+	struct vfio_region_info bar0, cfg;
+	uint16_t cmd;
+
+	c->device = ioctl(c->group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	if (c->device < 0)
+		fail("VFIO_GROUP_GET_DEVICE_FD %s: %s", bdf, strerror(errno));
+	if (ioctl(c->device, VFIO_DEVICE_GET_INFO, &di) || !(di.flags & VFIO_DEVICE_FLAGS_PCI))
+		fail("VFIO_DEVICE_GET_INFO: not a PCI device (%s)", strerror(errno));
+	region_info(VFIO_PCI_BAR0_REGION_INDEX, &bar0);
+	region_info(VFIO_PCI_CONFIG_REGION_INDEX, &cfg);
+	c->bar_off = bar0.offset;
+	c->bar_size = bar0.size;
+	c->cfg_off = cfg.offset;
+	if (c->bar_size < NVME_DB + 8)
+		fail("BAR0 too small (0x%llx)", (unsigned long long)c->bar_size);
+	if (bar0.flags & VFIO_REGION_INFO_FLAG_MMAP) {
+		void *p = mmap(NULL, c->bar_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			       c->device, (off_t)c->bar_off);
+		if (p != MAP_FAILED)
+			c->bar = c->bar_map = p;
+	}
+	c->cmd_orig = cfg_rd16(PCI_COMMAND);
+	cmd = c->cmd_orig | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	cfg_wr16(PCI_COMMAND, cmd);
+	if ((cfg_rd16(PCI_COMMAND) & cmd) != cmd)
+		fail("PCI_COMMAND did not take memory+master (0x%04x)", cfg_rd16(PCI_COMMAND));
+	say("device %s fd %d, %u regions, BAR0 size 0x%llx via %s, PCI_COMMAND 0x%04x -> 0x%04x",
+	    bdf, c->device, di.num_regions, (unsigned long long)c->bar_size,
+	    c->bar ? "mmap" : "pread/pwrite", c->cmd_orig, cmd);
+}
+
+/* 3. The admin queue pair, mapped at @sq_iova and the page after it. */
+static void map_queues(uint64_t sq_iova)
+{
+	c->sq = alloc_buf();
+	c->cq = alloc_buf();
+	dma_map(c->sq, sq_iova, BUF_SZ);
+	dma_map(c->cq, sq_iova + BUF_SZ, BUF_SZ);
+	c->sq_iova = sq_iova;
+}
+
+/* 4. Controller bring-up (polling only) */
+static void enable_ctrl(void)
+{
+	const char *err;
+	unsigned to_ms;
+	uint64_t cap;
+
+	cap = rd64(NVME_CAP);
+	if (cap == ~0ULL)
+		fail("CAP reads all ones");
+	c->dstrd = (cap >> 32) & 0xf;
+	to_ms = ((cap >> 24) & 0xff) * 500;
+	c->wait_ms = to_ms < MIN_WAIT_MS ? MIN_WAIT_MS : to_ms > MAX_WAIT_MS ? MAX_WAIT_MS : to_ms;
+	c->qdepth = (cap & 0xffff) + 1 < QDEPTH ? (unsigned)(cap & 0xffff) + 1 : QDEPTH;
+	if (!((cap >> 37) & 1))
+		fail("controller lacks the NVM command set (CAP 0x%016llx)", (unsigned long long)cap);
+	if ((cap >> 48) & 0xf)
+		fail("controller does not support 4 KiB pages (CAP.MPSMIN %u)", (unsigned)(cap >> 48) & 0xf);
+	if (c->bar_size < NVME_DB + 2 * (4U << c->dstrd))
+		fail("BAR0 too small for doorbells (DSTRD %u)", c->dstrd);
+	if (c->qdepth < 2)
+		fail("CAP.MQES too small");
+	wr32(NVME_CC, 0);
+	if ((err = wait_rdy(0)))
+		fail("disable: CSTS.RDY did not clear (%s, CSTS 0x%x)", err, rd32(NVME_CSTS));
+	wr32(NVME_AQA, (c->qdepth - 1) << 16 | (c->qdepth - 1));
+	wr64(NVME_ASQ, c->sq_iova);
+	wr64(NVME_ACQ, c->sq_iova + BUF_SZ);
+	c->sq_tail = c->cq_head = 0;
+	c->phase = 1;
+	mb();
+	wr32(NVME_CC, CC_EN | CC_IOSQES(6) | CC_IOCQES(4));	/* CSS=NVM, MPS=4K, AMS=RR */
+	if ((err = wait_rdy(1)))
+		fail("enable: CSTS.RDY not set (%s, CSTS 0x%x)", err, rd32(NVME_CSTS));
+	say("CAP 0x%016llx (MQES %u DSTRD %u TO %u ms, waiting up to %u ms), enabled with %u-entry admin queues at iova 0x%llx, CSTS 0x%x",
+	    (unsigned long long)cap, (unsigned)(cap & 0xffff), c->dstrd, to_ms, c->wait_ms,
+	    c->qdepth, (unsigned long long)c->sq_iova, rd32(NVME_CSTS));
+}
+
+/* 5. Identify Controller into the data buffer, checked against @serial */
+static void identify_check(uint16_t cid, const char *serial)
+{
+	char sn[21], mn[41];
+	uint16_t status;
+
+	memset(c->data, 0, BUF_SZ);
+	mb();
+	if (!identify_ctrl(cid, DATA_IOVA, c->wait_ms, &status))
+		fail("identify: no completion within %u ms", c->wait_ms);
+	if (status)
+		fail("identify: status 0x%04x (SCT %u SC 0x%02x)", status, (status >> 8) & 7, status & 0xff);
+	check_id(c->data, serial, sn);
+	id_str(mn, c->data + 24, 40);
+	say("identify controller (cid %u) completed, status 0; VID 0x%04x SSVID 0x%04x serial '%s' (matches) model '%s'",
+	    cid, c->data[0] | c->data[1] << 8, c->data[2] | c->data[3] << 8, sn, mn);
+}
+
+/*
+ * 7. The data buffer is unmapped (and filled with a sentinel): an Identify
+ * into it must not change a byte, whatever the device says of it.
+ */
+static void fault_check(uint16_t cid)
+{
+	unsigned bad, first_bad = 0;
+	uint16_t status;
+
+	if (identify_ctrl(cid, DATA_IOVA, FAULT_WAIT_MS, &status)) {
+		if ((bad = count_bad(&first_bad)))
+			fail("fault check: %u bytes of the unmapped buffer changed (first at 0x%x), status 0x%04x",
+			     bad, first_bad, status);
+		if (status)
+			say("fault check: data iova unmapped, identify (cid %u) failed with status 0x%04x (SCT %u SC 0x%02x%s), buffer intact",
+			    cid, status, (status >> 8) & 7, status & 0xff, status & 0x4000 ? " DNR" : "");
+		else
+			say("fault check: data iova unmapped, identify (cid %u) completed with status 0 (device did not report the DMA fault), buffer intact",
+			    cid);
+	} else {
+		if ((bad = count_bad(&first_bad)))
+			fail("fault check: %u bytes of the unmapped buffer changed (first at 0x%x), no completion",
+			     bad, first_bad);
+		say("fault check: data iova unmapped, identify (cid %u): no completion within %u ms, buffer intact",
+		    cid, FAULT_WAIT_MS);
+	}
+}
+
+/* 8. Controller off, BAR and queues unmapped, device and group closed */
+static void close_device(void)
+{
+	const char *err;
+
+	wr32(NVME_CC, 0);
+	err = wait_rdy(0);
+	if (err)
+		say("teardown: warning: CSTS.RDY did not clear: %s", err);
+	if (c->bar)
+		munmap(c->bar_map, c->bar_size);
+	c->bar = NULL;
+	cfg_wr16(PCI_COMMAND, c->cmd_orig);
+	dma_unmap(c->sq_iova, BUF_SZ);
+	dma_unmap(c->sq_iova + BUF_SZ, BUF_SZ);
+	close(c->device);
+	ioctl(c->group, VFIO_GROUP_UNSET_CONTAINER);
+	close(c->group);
+	munmap(c->sq, BUF_SZ);
+	munmap(c->cq, BUF_SZ);
+}
+
 int main(int argc, char **argv)
 {
-	char path[256], link[256], group_name[64], sn[21], mn[41];
-	struct vfio_group_status gs = { .argsz = sizeof(gs) };
-	struct vfio_device_info di = { .argsz = sizeof(di) };
 	struct vfio_iommu_type1_info ii = { .argsz = sizeof(ii) };
-	struct vfio_region_info bar0, cfg;
-	const char *bdf, *err, *win = NULL;
+	const char *bdf[2] = { NULL, NULL }, *serial[2] = { NULL, NULL }, *win = NULL;
 	bool nesting = false;
-	int churn_rounds = 0;
-	uint16_t cmd_orig, cmd, status;
-	uint64_t cap;
-	unsigned to_ms, bad, first_bad = 0;
+	int churn_rounds = 0, ndev, i;
 	int iommu_type;
-	ssize_t n;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while (argc > 3) {
@@ -564,192 +752,91 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[1], "--churn") && argc > 4) {
 			churn_rounds = atoi(argv[2]);
 			argv += 2, argc -= 2;
+		} else if (!strcmp(argv[1], "--pair") && argc > 5) {
+			bdf[1] = argv[2];
+			serial[1] = argv[3];
+			argv += 3, argc -= 3;
 		} else {
 			break;
 		}
 	}
 	if (argc != 3)
-		fail("usage: %s [--nesting] [--window NAME] [--churn ROUNDS] <pci-bdf> <expected-serial>",
+		fail("usage: %s [--nesting] [--window NAME] [--churn ROUNDS] [--pair BDF2 SERIAL2] <pci-bdf> <expected-serial>",
 		     argv[0]);
-	bdf = argv[1];
+	bdf[0] = argv[1];
+	serial[0] = argv[2];
+	ndev = bdf[1] ? 2 : 1;
 
-	/* 1. IOMMU group, container, group, device */
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		fail("readlink %s: %s", path, strerror(errno));
-	link[n] = '\0';
-	snprintf(group_name, sizeof(group_name), "%s", basename(link));
-	c.container = open("/dev/vfio/vfio", O_RDWR);
-	if (c.container < 0)
+	/* 1. container, groups (the first sets the IOMMU type), devices */
+	container = open("/dev/vfio/vfio", O_RDWR);
+	if (container < 0)
 		fail("open /dev/vfio/vfio: %s", strerror(errno));
-	if (ioctl(c.container, VFIO_GET_API_VERSION) != VFIO_API_VERSION)
+	if (ioctl(container, VFIO_GET_API_VERSION) != VFIO_API_VERSION)
 		fail("VFIO API version mismatch");
 	iommu_type = VFIO_TYPE1v2_IOMMU;
 	if (nesting) {
 		iommu_type = VFIO_TYPE1_NESTING_IOMMU;
-		if (ioctl(c.container, VFIO_CHECK_EXTENSION, VFIO_TYPE1_NESTING_IOMMU) <= 0)
+		if (ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1_NESTING_IOMMU) <= 0)
 			fail("container does not offer VFIO_TYPE1_NESTING_IOMMU");
-	} else if (ioctl(c.container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0) {
+	} else if (ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0) {
 		iommu_type = VFIO_TYPE1_IOMMU;
-		if (ioctl(c.container, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) <= 0)
+		if (ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) <= 0)
 			fail("container supports neither Type1v2 nor Type1 IOMMU");
 	}
-	snprintf(path, sizeof(path), "/dev/vfio/%s", group_name);
-	c.group = open(path, O_RDWR);
-	if (c.group < 0)
-		fail("open %s: %s", path, strerror(errno));
-	if (ioctl(c.group, VFIO_GROUP_GET_STATUS, &gs))
-		fail("VFIO_GROUP_GET_STATUS: %s", strerror(errno));
-	if (!(gs.flags & VFIO_GROUP_FLAGS_VIABLE))
-		fail("group %s not viable (all its devices must be bound to vfio-pci)", group_name);
-	if (ioctl(c.group, VFIO_GROUP_SET_CONTAINER, &c.container))
-		fail("VFIO_GROUP_SET_CONTAINER: %s", strerror(errno));
-	if (ioctl(c.container, VFIO_SET_IOMMU, iommu_type))
-		fail("VFIO_SET_IOMMU: %s", strerror(errno));
-	c.device = ioctl(c.group, VFIO_GROUP_GET_DEVICE_FD, bdf);
-	if (c.device < 0)
-		fail("VFIO_GROUP_GET_DEVICE_FD %s: %s", bdf, strerror(errno));
-	if (ioctl(c.device, VFIO_DEVICE_GET_INFO, &di) || !(di.flags & VFIO_DEVICE_FLAGS_PCI))
-		fail("VFIO_DEVICE_GET_INFO: not a PCI device (%s)", strerror(errno));
-	say("group %s viable, container set (%s), device %s fd %d, %u regions",
-	    group_name, iommu_type == VFIO_TYPE1_NESTING_IOMMU ? "Type1-nesting" :
-	    iommu_type == VFIO_TYPE1v2_IOMMU ? "Type1v2" : "Type1",
-	    bdf, c.device, di.num_regions);
-
-	/* 2. BAR0 + config space, enable memory space and bus mastering */
-	region_info(VFIO_PCI_BAR0_REGION_INDEX, &bar0);
-	region_info(VFIO_PCI_CONFIG_REGION_INDEX, &cfg);
-	c.bar_off = bar0.offset;
-	c.bar_size = bar0.size;
-	c.cfg_off = cfg.offset;
-	if (c.bar_size < NVME_DB + 8)
-		fail("BAR0 too small (0x%llx)", (unsigned long long)c.bar_size);
-	if (bar0.flags & VFIO_REGION_INFO_FLAG_MMAP) {
-		void *p = mmap(NULL, c.bar_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-			       c.device, (off_t)c.bar_off);
-		if (p != MAP_FAILED)
-			c.bar = c.bar_map = p;
+	for (i = 0; i < ndev; i++) {
+		c = &devs[i];
+		open_group(bdf[i], iommu_type, !i);
 	}
-	cmd_orig = cfg_rd16(PCI_COMMAND);
-	cmd = cmd_orig | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-	cfg_wr16(PCI_COMMAND, cmd);
-	if ((cfg_rd16(PCI_COMMAND) & cmd) != cmd)
-		fail("PCI_COMMAND did not take memory+master (0x%04x)", cfg_rd16(PCI_COMMAND));
-	say("BAR0 size 0x%llx via %s, config region at 0x%llx, PCI_COMMAND 0x%04x -> 0x%04x",
-	    (unsigned long long)c.bar_size, c.bar ? "mmap" : "pread/pwrite",
-	    (unsigned long long)c.cfg_off, cmd_orig, cmd);
-
-	/* 3. DMA buffers, mapped through the IOMMU at fixed IOVAs */
-	if (ioctl(c.container, VFIO_IOMMU_GET_INFO, &ii) == 0 &&
+	if (ioctl(container, VFIO_IOMMU_GET_INFO, &ii) == 0 &&
 	    (ii.flags & VFIO_IOMMU_INFO_PGSIZES) && !(ii.iova_pgsizes & BUF_SZ))
 		fail("IOMMU does not support 4 KiB pages (pgsizes 0x%llx)",
 		     (unsigned long long)ii.iova_pgsizes);
-	c.sq = alloc_buf();
-	c.cq = alloc_buf();
-	c.data = alloc_buf();
-	dma_map(c.sq, SQ_IOVA, BUF_SZ);
-	dma_map(c.cq, CQ_IOVA, BUF_SZ);
-	dma_map(c.data, DATA_IOVA, BUF_SZ);
-	say("DMA mapped: admin SQ iova 0x%llx, admin CQ iova 0x%llx, data iova 0x%llx (%lu bytes each)",
-	    SQ_IOVA, CQ_IOVA, DATA_IOVA, BUF_SZ);
 
-	/* 4. controller bring-up (polling only) */
-	cap = rd64(NVME_CAP);
-	if (cap == ~0ULL)
-		fail("CAP reads all ones");
-	c.dstrd = (cap >> 32) & 0xf;
-	to_ms = ((cap >> 24) & 0xff) * 500;
-	c.wait_ms = to_ms < MIN_WAIT_MS ? MIN_WAIT_MS : to_ms > MAX_WAIT_MS ? MAX_WAIT_MS : to_ms;
-	c.qdepth = (cap & 0xffff) + 1 < QDEPTH ? (unsigned)(cap & 0xffff) + 1 : QDEPTH;
-	if (!((cap >> 37) & 1))
-		fail("controller lacks the NVM command set (CAP 0x%016llx)", (unsigned long long)cap);
-	if ((cap >> 48) & 0xf)
-		fail("controller does not support 4 KiB pages (CAP.MPSMIN %u)", (unsigned)(cap >> 48) & 0xf);
-	if (c.bar_size < NVME_DB + 2 * (4U << c.dstrd))
-		fail("BAR0 too small for doorbells (DSTRD %u)", c.dstrd);
-	if (c.qdepth < 2)
-		fail("CAP.MQES too small");
-	wr32(NVME_CC, 0);
-	if ((err = wait_rdy(0)))
-		fail("disable: CSTS.RDY did not clear (%s, CSTS 0x%x)", err, rd32(NVME_CSTS));
-	wr32(NVME_AQA, (c.qdepth - 1) << 16 | (c.qdepth - 1));
-	wr64(NVME_ASQ, SQ_IOVA);
-	wr64(NVME_ACQ, CQ_IOVA);
-	c.sq_tail = c.cq_head = 0;
-	c.phase = 1;
-	mb();
-	wr32(NVME_CC, CC_EN | CC_IOSQES(6) | CC_IOCQES(4));	/* CSS=NVM, MPS=4K, AMS=RR */
-	if ((err = wait_rdy(1)))
-		fail("enable: CSTS.RDY not set (%s, CSTS 0x%x)", err, rd32(NVME_CSTS));
-	say("CAP 0x%016llx (MQES %u DSTRD %u TO %u ms, waiting up to %u ms), enabled with %u-entry admin queues, CSTS 0x%x",
-	    (unsigned long long)cap, (unsigned)(cap & 0xffff), c.dstrd, to_ms, c.wait_ms,
-	    c.qdepth, rd32(NVME_CSTS));
-
-	/* 5. Identify Controller */
-	if (!identify_ctrl(1, DATA_IOVA, c.wait_ms, &status))
-		fail("identify: no completion within %u ms", c.wait_ms);
-	if (status)
-		fail("identify: status 0x%04x (SCT %u SC 0x%02x)", status, (status >> 8) & 7, status & 0xff);
-	say("identify controller (cid 1) completed, status 0");
-
-	/* 6. check identify data */
-	check_id(c.data, argv[2], sn);
-	id_str(mn, c.data + 24, 40);
-	say("identify data: VID 0x%04x SSVID 0x%04x serial '%s' (matches) model '%s'",
-	    c.data[0] | c.data[1] << 8, c.data[2] | c.data[3] << 8, sn, mn);
+	/* 2.-6. each device: queues of its own, Identify into the one data buffer */
+	devs[0].data = alloc_buf();
+	devs[1].data = devs[0].data;
+	dma_map(devs[0].data, DATA_IOVA, BUF_SZ);
+	for (i = 0; i < ndev; i++) {
+		c = &devs[i];
+		open_device(bdf[i]);
+		map_queues(SQ_IOVA + (uint64_t)i * 0x10000);
+		enable_ctrl();
+		identify_check(1, serial[i]);
+	}
+	say("DMA mapped: data iova 0x%llx (%lu bytes), shared by %d device%s",
+	    DATA_IOVA, BUF_SZ, ndev, ndev > 1 ? "s" : "");
 
 	if (churn_rounds) {
-		churn(churn_rounds, argv[2]);
-		window("vfio", "teardown");
+		c = &devs[0];
+		churn(churn_rounds, serial[0], win ? win : "vfio");
+		window(win ? win : "vfio", "teardown");
 		dma_unmap(DATA_IOVA, BUF_SZ);
 		goto teardown;
 	}
 
-	/* 7. fault check: the device must not be able to write the unmapped buffer */
-	memset(c.data, 0xa5, BUF_SZ);
+	/* 7. fault check: no device may write the unmapped buffer */
+	memset(devs[0].data, 0xa5, BUF_SZ);
 	mb();
 	if (win)
 		window(win, "unmap");
 	dma_unmap(DATA_IOVA, BUF_SZ);
-	if (identify_ctrl(2, DATA_IOVA, FAULT_WAIT_MS, &status)) {
-		if ((bad = count_bad(&first_bad)))
-			fail("fault check: %u bytes of the unmapped buffer changed (first at 0x%x), status 0x%04x",
-			     bad, first_bad, status);
-		if (status)
-			say("fault check: data iova unmapped, identify (cid 2) failed with status 0x%04x (SCT %u SC 0x%02x%s), buffer intact",
-			    status, (status >> 8) & 7, status & 0xff, status & 0x4000 ? " DNR" : "");
-		else
-			say("fault check: data iova unmapped, identify (cid 2) completed with status 0 (device did not report the DMA fault), buffer intact");
-	} else {
-		if ((bad = count_bad(&first_bad)))
-			fail("fault check: %u bytes of the unmapped buffer changed (first at 0x%x), no completion",
-			     bad, first_bad);
-		say("fault check: data iova unmapped, identify (cid 2): no completion within %u ms, buffer intact",
-		    FAULT_WAIT_MS);
+	for (i = 0; i < ndev; i++) {
+		c = &devs[i];
+		fault_check(2);
 	}
 
 	/* 8. teardown */
 	if (win)
 		window(win, "teardown");
 teardown:
-	wr32(NVME_CC, 0);
-	err = wait_rdy(0);
-	if (c.bar)
-		munmap(c.bar_map, c.bar_size);
-	c.bar = NULL;
-	cfg_wr16(PCI_COMMAND, cmd_orig);
-	dma_unmap(SQ_IOVA, BUF_SZ);
-	dma_unmap(CQ_IOVA, BUF_SZ);
-	close(c.device);
-	ioctl(c.group, VFIO_GROUP_UNSET_CONTAINER);
-	close(c.group);
-	close(c.container);
-	munmap(c.sq, BUF_SZ);
-	munmap(c.cq, BUF_SZ);
-	munmap(c.data, BUF_SZ);
-	say("teardown: controller disabled%s%s%s, IOVAs unmapped, device/group/container closed",
-	    err ? " (warning: CSTS.RDY did not clear: " : "", err ? err : "", err ? ")" : "");
+	for (i = 0; i < ndev; i++) {
+		c = &devs[i];
+		close_device();
+	}
+	close(container);
+	munmap(devs[0].data, BUF_SZ);
+	say("teardown: controller%s disabled, IOVAs unmapped, device%s/group%s/container closed",
+	    ndev > 1 ? "s" : "", ndev > 1 ? "s" : "", ndev > 1 ? "s" : "");
 	say("PASS");
 	return 0;
 }

@@ -17,7 +17,7 @@ git -C "$TREE" worktree remove --force "$wt" >/dev/null 2>&1 || rm -rf "$wt"
 git -C "$TREE" worktree prune
 git -C "$TREE" worktree add -q --detach "$wt" base
 trap 'git -C "$TREE" worktree remove --force "$wt" >/dev/null 2>&1 || true' EXIT
-for r in ${BASELINE_RUNS:-7.2:plain 10:plain 10:debug}; do
+for r in ${BASELINE_RUNS:-7.2:plain 10:plain 11.1:plain 10:debug}; do
 	q=${r%%:*} g=${r#*:}
 	kout=$BUILD/guest-base
 	[ "$g" = plain ] || kout=$BUILD/guest-base-$g

@@ -43,7 +43,19 @@ WORKLOADS = [
     Workload("vfio-churn", "VFIO type1 map/unmap churn", ["vfio-churn"], "unmap",
              ["vfio-unmap", "vfio-map"], 5),
 ] + [Workload(d, "dma_map_benchmark " + d[5:], [d], None, [d + "-unmap", d + "-map"], 6)
-     for d in DMAB]
+     for d in DMAB] + [
+    Workload("vfio-pair", "VFIO churn, one container over two SMMUs", ["pair-churn"], "unmap",
+             ["pair-unmap", "pair-map"], 7),
+]
+# QEMU 11.1 (two SMMUs) boots with e2e.bench=pair: the first DMA and the
+# two-SMMU churn only; the other emulators run every other workload.
+PAIR_QEMU = "11.1"
+
+
+def workloads_for(qemu):
+    if qemu == PAIR_QEMU:
+        return [w for w in WORKLOADS if w.key in ("boot", "vfio-pair")]
+    return [w for w in WORKLOADS if w.key != "vfio-pair"]
 
 # The fewest commands the work can take, where it is known (see README):
 #  - strict unmap, one SMMU, no ATS: one TLBI covering the range (range
@@ -59,6 +71,7 @@ MINIMUM = {     # commands (TLBI + CMD_SYNC) per unit
     "io-large": 2 * (4 + 3 / 32),       # 16 writes + 16 reads per fsync
     "io-4k": 2 * (4 + 3 / 1024),        # 512 writes + 512 reads per fsync
     "vfio-churn": (11 + 10) / 10,
+    "vfio-pair": 2 * (11 + 10) / 10,    # the same on each of the two SMMUs
 }
 KERNEL_ORDER = ["base", "series", "6.12"]
 
@@ -84,7 +97,7 @@ def read_run(kernel, qemu, rundir):
     samples = collections.defaultdict(list)
     mains = []
     for f in sorted(f for f in names if re.fullmatch(r"(main|boot)\d+\.log", f)):
-        windows, results, info, _console, done = e2e.parse(os.path.join(rundir, f))
+        windows, results, info, _console, done, _sids = e2e.parse(os.path.join(rundir, f))
         if not done:
             run["problems"].append(f"{f}: the guest did not finish")
         for key, val in info.items():
@@ -96,7 +109,7 @@ def read_run(kernel, qemu, rundir):
     if not mains:
         run["problems"].append("no main log")
         return run
-    for w in WORKLOADS:
+    for w in workloads_for(qemu):
         per_log = []
         for f, windows, results, info in mains:
             res = results.get(w.check)
@@ -131,16 +144,17 @@ def read_run(kernel, qemu, rundir):
         }
     # How many physically contiguous runs back each churn mapping (VFIO
     # flushes its gather every 512): from the first pass.
-    runs_info = {k.split(":", 1)[1]: int(v) for k, v in mains[0][3].items()
-                 if k.startswith("vfio-runs:")}
-    if runs_info:
-        run["workloads"]["vfio-churn"]["physical_runs"] = runs_info
+    for key, pfx in (("vfio-churn", "vfio-runs:"), ("vfio-pair", "pair-runs:")):
+        runs_info = {k.split(":", 1)[1]: int(v) for k, v in mains[0][3].items()
+                     if k.startswith(pfx)}
+        if runs_info and key in run["workloads"]:
+            run["workloads"][key]["physical_runs"] = runs_info
     return run
 
 
 def why_stuck(path):
     """One line on a guest that did not finish: where its console stopped."""
-    windows, _results, _info, console, _done = e2e.parse(path)
+    windows, _results, _info, console, _done, _sids = e2e.parse(path)
     nvme = [ln for ln in console if "timeout, completion polled" in ln]
     ev = sum(n for w in windows.values() for n in w.events.values())
     last = [ln for ln in console if ln.strip() and not ln.startswith(("arm-smmu-v3", "qemu-system"))]
@@ -183,11 +197,11 @@ def cmp_lat(st, other):
 
 def verdicts(runs):
     """Per emulator and workload, the series against the base and 6.12."""
-    for by_kernel in runs.values():
+    for qemu, by_kernel in runs.items():
         series = by_kernel.get("series")
         if not series:
             continue
-        for w in WORKLOADS:
+        for w in workloads_for(qemu):
             wl = series["workloads"][w.key]
             v = {}
             for other in ("base", "6.12"):
@@ -225,7 +239,7 @@ def table(runs, seconds):
                f"commands by opcode")
         out.append(hdr)
         out.append("-" * len(hdr))
-        for w in WORKLOADS:
+        for w in workloads_for(qemu):
             for k in kernels:
                 wl = by_kernel[k]["workloads"].get(w.key)
                 if wl is None:
@@ -268,7 +282,7 @@ def markdown(runs):
                    + " | ".join(f"{k} latency" for k in kernels if k != "base") + " |")
         out.append("| --- | --- | ---: | " + " | ".join("---:" for _ in kernels) + " | "
                    + " | ".join("---:" for k in kernels if k != "base") + " |")
-        for w in WORKLOADS:
+        for w in workloads_for(qemu):
             cells = []
             for k in kernels:
                 wl = by_kernel[k]["workloads"][w.key]
@@ -299,7 +313,7 @@ def gnuplot(runs, out_dir):
         kernels = [k for k in KERNEL_ORDER if k in by_kernel]
         tag = qemu.replace(".", "_")
         lines.append(f"$cmds{tag} << EOD")
-        for w in WORKLOADS:
+        for w in workloads_for(qemu):
             if w.unit is None:
                 continue
             vals = [by_kernel[k]["workloads"][w.key]["per_unit"] or 0 for k in kernels]
@@ -307,7 +321,7 @@ def gnuplot(runs, out_dir):
             lines.append(f'"{w.key}" ' + " ".join(f"{v:.4f}" for v in vals))
         lines.append("EOD")
         lines.append(f"$lat{tag} << EOD")
-        for w in WORKLOADS:
+        for w in workloads_for(qemu):
             cols = []
             for k in kernels:
                 st = by_kernel[k]["workloads"][w.key]["latency_ns"].get(w.metrics[0])

@@ -9,11 +9,14 @@
 # boot to the first DMA, O_DIRECT I/O in 1 MiB and 4 KiB requests, domain
 # switching, VFIO type1 map/unmap churn, dma_map_benchmark strict and lazy),
 # in two passes of opposite kernel order, and BENCH_BOOTS-2 more times with
-# e2e.bench=boot (more boot samples).
+# e2e.bench=boot (more boot samples).  On QEMU 11.1 (two SMMUs under ACPI,
+# boot_virt with VIRT_SMMUS=2) each kernel boots twice with e2e.bench=pair:
+# the first DMA and the VFIO churn with an nvme of each SMMU in the one
+# container, every unmap for both SMMUs.
 # scripts/bench-report.py turns the logs into out/bench/bench.{txt,json,svg}.
 # A benchmark, not a test: it fails only when a workload's data check fails
 # or a guest does not finish.
-# Environment: BENCH_QEMU (default "7.2 10"), BENCH_KERNELS (default
+# Environment: BENCH_QEMU (default "7.2 10 11.1"), BENCH_KERNELS (default
 # "base series 6.12"), BENCH_BOOTS (default 5).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -91,7 +94,7 @@ boot_once() {
 		note "QEMU $q, $k kernel, $name (e2e.bench=$what$again)"
 		t0=$(date +%s)
 		set +e
-		boot_virt "$dir/$name.log" "$tmo" "$qemu_bin" "${image[$k]}" \
+		VIRT_SMMUS=$smmus boot_virt "$dir/$name.log" "$tmo" "$qemu_bin" "${image[$k]}" \
 			"$work/initramfs.cpio" "$work" 1G "$append e2e.bench=$what" "${traces[@]}"
 		rc=$?
 		set -e
@@ -102,11 +105,13 @@ boot_once() {
 	done
 	failed=1
 }
-for q in ${BENCH_QEMU:-7.2 10}; do
+for q in ${BENCH_QEMU:-7.2 10 11.1}; do
+	smmus=1 what=all
 	case $q in
 	7.2) qemu_bin=$(command -v qemu-system-aarch64) ;;
 	10) qemu_bin=$("$TOP/scripts/qemu10.sh") ;;
-	*) die "BENCH_QEMU: unknown emulator '$q' (7.2, 10)" ;;
+	11.1) qemu_bin=$("$TOP/scripts/qemu11.sh") smmus=2 what=pair ;;
+	*) die "BENCH_QEMU: unknown emulator '$q' (7.2, 10, 11.1)" ;;
 	esac
 	# Two passes, the kernels in one order then in the other, so that a
 	# host that slows down or speeds up during the run does not favour
@@ -118,8 +123,8 @@ for q in ${BENCH_QEMU:-7.2 10}; do
 		for k in $order; do
 			dir=$res/runs/$k-qemu$q
 			mkdir -p "$dir"
-			boot_once "$dir" "main$pass" all 900
-			[ "$pass" = 1 ] || continue
+			boot_once "$dir" "main$pass" $what 900
+			[ "$pass" = 1 ] && [ $what = all ] || continue
 			for b in $(seq 3 "$boots"); do
 				boot_once "$dir" "boot$b" boot 90
 			done

@@ -7,7 +7,11 @@ patterns of them such as 'p5-c*-blocked').  For each window we count the SMMU
 commands by opcode (smmuv3_cmdq_opcode), the events recorded
 (smmuv3_record_event; QEMU 11 calls it smmuv3_propagate_event) and, per
 StreamID, the translated, bypassed and aborted accesses
-(smmuv3_translate_*).  A phase passes when the guest says
+(smmuv3_translate_*).  With two SMMUs (--two-smmus), the CPU's MMIO writes
+(memory_region_ops_write) to an SMMU's CMDQ_PROD say which SMMU the command
+batch that follows is for, and CFGI_STE (smmuv3_cmdq_cfgi_ste) which
+StreamID: commands, STE invalidations and range-invalidation ASIDs are
+also counted per SMMU.  A phase passes when the guest says
 PASS *and* the trace shows what the SMMU must have done in it.
 
 Prints the report; the last line is 'e2e: N passed, N failed'.  Exit status
@@ -31,8 +35,11 @@ PHASES = {
     8: ("stage 2 (VFIO nesting)", ["p8-*"]),
     9: ("stress", ["p9-*"]),
     10: ("SVA refused", ["p10-*"]),
-    11: ("report", []),
+    11: ("one domain, two SMMUs", ["p11-*"]),
+    12: ("refused across SMMUs", ["p12-*"]),
+    13: ("report", []),
 }
+TWO_SMMU_PHASES = (11, 12)     # QEMU 11.1 (--two-smmus) only
 REPORT = max(PHASES)
 
 # QEMU writes each trace line whole, but the guest's console output (the
@@ -40,10 +47,15 @@ REPORT = max(PHASES)
 # console line whose rest comes on the next line.  Search, don't match.
 TRACE = re.compile(r"(?:\d+@[\d.]+:)?(smmuv3_cmdq_opcode|smmuv3_record_event|"
                    r"smmuv3_propagate_event|smmuv3_translate_[a-z]+|smmu_ptw_invalid_pte|smmuv3_range_inval|"
-                   r"smmuv3_cmdq_tlbi_s12_vmid) (.*)$")
+                   r"smmuv3_cmdq_tlbi_s12_vmid|smmuv3_cmdq_cfgi_ste|memory_region_ops_write) (.*)$")
 SID = re.compile(r"sid=0x([0-9a-f]+)")
 STAGE = re.compile(r"stage=(\d)")
 VMID = re.compile(r"vmid=(-?\d+)")
+ASID = re.compile(r"asid=(-?\d+)")
+STREAMID = re.compile(r"streamid= *0x([0-9a-f]+)")
+# memory_region_ops_write: the absolute address and the region's name
+MMIO = re.compile(r"addr 0x([0-9a-f]+) value 0x[0-9a-f]+ size \d+ name '([^']*)'")
+CMDQ_PROD = 0x98       # SMMU_CMDQ_PROD, page 0
 # A kernel splat on the console fails the phase it happened in: warnings
 # (list debugging reports a corrupted list with one), BUGs and oopses, and
 # on the debug guest lockdep ("WARNING: possible circular locking..."),
@@ -69,12 +81,18 @@ class Window:
         self.stages = collections.Counter()        # (sid, stage) of translations
         self.bad_pte = collections.Counter()       # stage of invalid PTEs walked
         self.vmids = collections.Counter()         # VMIDs in range/S12 invalidations
+        self.smmu_cmds = collections.Counter()     # (SMMU base, opcode), two SMMUs only
+        self.cfgi_sids = collections.Counter()     # StreamIDs of CFGI_STE
+        self.smmu_asids = collections.Counter()    # (SMMU base, ASID) of range invalidations
         self.console = []
 
 
 def parse(path):
+    """Windows, results, info, console, done, and StreamID -> SMMU base."""
     windows = collections.OrderedDict(boot=Window())
     cur = windows["boot"]
+    smmu = None         # the SMMU whose command queue was written last
+    sid_smmu = {}
     results, info, console = {}, {}, []
     done = False
     in_leaks = False    # inside kmemleak's dump: its hex dumps are data
@@ -87,8 +105,21 @@ def parse(path):
                 partial += line[:m.start()]
                 kind, rest = m.groups()
                 kind = kind[len("smmuv3_"):] if kind.startswith("smmuv3_") else kind
-                if kind == "cmdq_opcode":
-                    cur.cmds[rest.replace("<--- ", "").replace("SMMU_CMD_", "")] += 1
+                if kind == "memory_region_ops_write":
+                    mm = MMIO.search(rest)
+                    if mm and "smmu" in mm.group(2) and int(mm.group(1), 16) & 0xffff == CMDQ_PROD:
+                        smmu = int(mm.group(1), 16) - CMDQ_PROD
+                elif kind == "cmdq_opcode":
+                    op = rest.replace("<--- ", "").replace("SMMU_CMD_", "")
+                    cur.cmds[op] += 1
+                    if smmu is not None:
+                        cur.smmu_cmds[(smmu, op)] += 1
+                elif kind == "cmdq_cfgi_ste":
+                    s = STREAMID.search(rest)
+                    if s:
+                        cur.cfgi_sids[int(s.group(1), 16)] += 1
+                        if smmu is not None:
+                            sid_smmu[int(s.group(1), 16)] = smmu
                 elif kind in ("record_event", "propagate_event"):
                     typ, _, _ = rest.partition(" ")
                     s = SID.search(rest)
@@ -107,6 +138,9 @@ def parse(path):
                     v, st = VMID.search(rest), STAGE.search(rest)
                     if v:
                         cur.vmids[(int(v.group(1)), int(st.group(1)) if st else 2)] += 1
+                    asid = ASID.search(rest)
+                    if asid and smmu is not None and kind == "range_inval":
+                        cur.smmu_asids[(smmu, int(asid.group(1)))] += 1
                 continue
             line, partial = partial + line, ""
             console.append(line)
@@ -126,7 +160,7 @@ def parse(path):
             elif words[0] == "KMEMLEAK" and len(words) > 1:
                 info["kmemleak-" + words[1].lower()] = str(len(console))
                 in_leaks = words[1] == "BEGIN"
-    return windows, results, info, console, done
+    return windows, results, info, console, done, sid_smmu
 
 
 def match(windows, patterns):
@@ -143,6 +177,9 @@ def sum_windows(windows, patterns):
         w.stages.update(windows[n].stages)
         w.bad_pte.update(windows[n].bad_pte)
         w.vmids.update(windows[n].vmids)
+        w.smmu_cmds.update(windows[n].smmu_cmds)
+        w.cfgi_sids.update(windows[n].cfgi_sids)
+        w.smmu_asids.update(windows[n].smmu_asids)
     return w
 
 
@@ -173,12 +210,17 @@ def main():
     ap.add_argument("--qemu-version", default="", help="what the emulator said of itself")
     ap.add_argument("--guest", default="plain", help="plain or debug guest kernel")
     ap.add_argument("--seconds", type=int, help="the run's wall time")
+    ap.add_argument("--two-smmus", action="store_true",
+                    help="QEMU 11.1 with two SMMUs: judge phases 11 and 12 (sid nvme2)")
     ap.add_argument("--short", action="store_true",
                     help="a shortened stress phase is allowed (fewer than 1000 transitions)")
     a = ap.parse_args()
 
     sids = {k: int(v, 0) for k, v in (s.split("=") for s in a.sid)}
-    windows, results, info, console, done = parse(a.log)
+    windows, results, info, console, done, sid_smmu = parse(a.log)
+    if not a.two_smmus:
+        for n in TWO_SMMU_PHASES:
+            del PHASES[n]
     w = lambda name: windows.get(name, Window())
     verdict = {}
 
@@ -434,6 +476,71 @@ def main():
         (no_events(PHASES[10][1]), "SMMU events recorded: %s" %
          dict(sum_windows(windows, PHASES[10][1]).events)),
     ])
+    # Phases 11 and 12 (two SMMUs): commands are told apart by SMMU, each
+    # SMMU known by the StreamIDs its CFGI_STE commands named.
+    n2 = sids.get("nvme2")
+    sm_a, sm_b = sid_smmu.get(ns), sid_smmu.get(n2)
+    name_of = lambda base: ("SMMU0" if base == sm_a else "SMMU1" if base == sm_b
+                            else "SMMU@%#x" % base)
+
+    def per_smmu(win):
+        """{SMMU name: {opcode: count}} of a window."""
+        out = {}
+        for (base, op), v in sorted(win.smmu_cmds.items()):
+            out.setdefault(name_of(base), {})[op] = v
+        return out
+
+    if a.two_smmus:
+        un = w("p11-unmap")
+        p11w = sum_windows(windows, PHASES[11][1])
+        vfio11 = sum_windows(windows, ["p11-vfio", "p11-unmap", "p11-teardown"])
+        p11 = [(sm_a is not None and sm_b is not None and sm_a != sm_b,
+                "the two nvmes' STEs were not seen written by two SMMUs (%s)" %
+                {("%#x" % k): ("%#x" % v) for k, v in sid_smmu.items()})]
+        for sid, base in ((ns, sm_a), (n2, sm_b)):
+            if base is None:
+                continue
+            ops = {op: v for (b, op), v in un.smmu_cmds.items() if b == base}
+            tlbi = sum(v for op, v in ops.items() if op.startswith("TLBI_"))
+            p11.append((tlbi == 1 and ops.get("SYNC") == 1 and len(ops) == 2,
+                        "the unmap did not give one TLBI and one CMD_SYNC on %s, nothing else: %s" %
+                        (name_of(base), ops)))
+            p11.append((un.events[("F_TRANSLATION", sid)] > 0,
+                        "no F_TRANSLATION event of sid %#x for the unmapped IOVA" % sid))
+            p11.append((vfio11.xlate[("success", sid)] > 0 and
+                        vfio11.stages[(sid, 2)] == 0 and vfio11.xlate[("bypass", sid)] == 0,
+                        "sid %#x under VFIO not translated by stage 1 only" % sid))
+            p11.append((w("p11-rebind").xlate[("success", sid)] > 0,
+                        "no translated access of sid %#x back on its driver" % sid))
+        strays = {name_of(b): v for (b, op), v in un.smmu_cmds.items() if b not in (sm_a, sm_b)}
+        p11.append((not strays, "unmap commands on an unknown SMMU: %s" % strays))
+        asids = {name_of(b): aid for (b, aid) in un.smmu_asids}
+        p11.append((len(set(un.smmu_asids)) == 2 and len(set(asids.values())) == 1,
+                    "not one domain: the unmap invalidated ASIDs %s" %
+                    sorted("%s asid %d" % (name_of(b), aid) for b, aid in un.smmu_asids)))
+        other = {e: v - (un.events[e] if e[0] == "F_TRANSLATION" and e[1] in (ns, n2) else 0)
+                 for e, v in p11w.events.items()}
+        other = {e: v for e, v in other.items() if v}
+        p11.append((not other, "events other than the unmapped IOVA's faults: %s" % other))
+        judge(11, p11)
+
+        ref = w("p12-refuse")
+        p12w = sum_windows(windows, PHASES[12][1])
+        on_b = {op: v for (b, op), v in ref.smmu_cmds.items() if b == sm_b}
+        around = sum_windows(windows, ["p12-before", "p12-after"])
+        judge(12, [
+            (ref.cfgi_sids[n2] == 0, "the refused attach wrote the STE of sid %#x (%d CFGI_STE)" %
+             (n2, ref.cfgi_sids[n2])),
+            (not on_b, "commands on SMMU1 during the refused attach: %s" % on_b),
+            (ref.cfgi_sids[ns] >= 2, "the owner's attach and detach (sid %#x) wrote no STE: "
+             "the window did not see the module's work" % ns),
+            (around.xlate[("success", n2)] > 0 and around.stages[(n2, 2)] == 0,
+             "sid %#x not translated by stage 1 around the refusal: %s" % (n2, dict(around.stages))),
+            (around.xlate[("bypass", n2)] == 0 and around.xlate[("abort", n2)] == 0,
+             "bypassed or aborted accesses of sid %#x" % n2),
+            (not p12w.events, "SMMU events recorded: %s" % dict(p12w.events)),
+        ])
+
     if verdict[6][0] == "FAIL":
         verdict[6] = (verdict[6][0], verdict[6][1] + p6_trace())
     if k is not None:
@@ -449,6 +556,10 @@ def main():
             }
     if k is not None:
         counts["6"]["fail-nth-count"] = int(k)
+    if a.two_smmus:
+        counts["11"]["per-smmu"] = {n: per_smmu(w(n)) for n in ("p11-vfio", "p11-unmap",
+                                                                "p11-teardown")}
+        counts["12"]["per-smmu"] = {"p12-refuse": per_smmu(w("p12-refuse"))}
     counts["9"]["transitions"] = done9
     counts["9"]["per-transition"] = {
         t: {"count": c, "commands": {op: round(v / c, 2) for op, v in sorted(cmd.items())}}
@@ -512,6 +623,20 @@ def main():
                 b = bper[t]
                 out.append("    %-18s %4d x: %s" % ("  base", b["count"], ", ".join(
                     "%s %.1f" % (op, v) for op, v in sorted(b["commands"].items())) or "none"))
+        out.append("")
+    if a.two_smmus:
+        out.append("two SMMUs (phases 11, 12): commands per SMMU and window%s" %
+                   ("; 'base' is the pristine base" if base else ""))
+        for ph in ("11", "12"):
+            for win, per in counts[ph]["per-smmu"].items():
+                bper = (base or {}).get(ph, {}).get("per-smmu", {}).get(win)
+                out.append("    %-13s %s" % (win, "; ".join(
+                    "%s: %s" % (sm, ", ".join("%s %d" % x for x in sorted(ops.items())))
+                    for sm, ops in sorted(per.items())) or "none"))
+                if bper is not None:
+                    out.append("    %-13s %s" % ("  base", "; ".join(
+                        "%s: %s" % (sm, ", ".join("%s %d" % x for x in sorted(ops.items())))
+                        for sm, ops in sorted(bper.items())) or "none"))
         out.append("")
     out.append("SMMU commands by phase%s" % (" (base -> series)" if base else ""))
     for n, (name, names) in PHASES.items():

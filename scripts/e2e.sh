@@ -4,12 +4,14 @@
 # machine with a virtio-blk-pci disk and an nvme, and judge what the guest
 # reports together with what QEMU's SMMUv3 trace shows.
 #
-#   e2e.sh [--label NAME] [--qemu 7.2|10] [--guest plain|debug]
+#   e2e.sh [--label NAME] [--qemu 7.2|10|11.1] [--guest plain|debug]
 #
 # --qemu picks the emulator: 7.2 is bookworm's qemu-system-aarch64 (SMMUv3
 # stage 1 only), 10 is bookworm-backports' QEMU 10.0 unpacked under cache/
 # by qemu10.sh (stage 1 and stage 2: the stage-2 phase and the stress
-# phase's stage-2 state run only there).  --guest debug boots the debug
+# phase's stage-2 state run only there and on 11.1), 11.1 is
+# trixie-backports' QEMU 11.1 unpacked by qemu11.sh: two SMMUs under ACPI
+# (UEFI boot, see boot_virt in lib.sh) and the two-SMMU phases 11 and 12.  --guest debug boots the debug
 # guest kernel (guest/kernel-debug.config: lockdep, KASAN, kmemleak...).
 # The report is out/e2e/NAME/qemuVER-GUEST/report.txt; it is compared with
 # e2e/baseline-base-qemuVER.json, the pristine base's figures on the same
@@ -25,14 +27,17 @@ while [ $# -gt 0 ]; do
 	--label) label=$2; shift 2 ;;
 	--qemu) qemu=$2; shift 2 ;;
 	--guest) guest=$2; shift 2 ;;
-	*) die "usage: e2e.sh [--label NAME] [--qemu 7.2|10] [--guest plain|debug]" ;;
+	*) die "usage: e2e.sh [--label NAME] [--qemu 7.2|10|11.1] [--guest plain|debug]" ;;
 	esac
 done
 case $qemu in
 7.2) qemu_bin=$(command -v qemu-system-aarch64 || true) ;;
 10) qemu_bin=$("$TOP/scripts/qemu10.sh") ;;
-*) die "--qemu must be 7.2 or 10" ;;
+11.1) qemu_bin=$("$TOP/scripts/qemu11.sh") ;;
+*) die "--qemu must be 7.2, 10 or 11.1" ;;
 esac
+smmus=1
+[ "$qemu" = 11.1 ] && smmus=2
 case $guest in plain | debug) ;; *) die "--guest must be plain or debug" ;; esac
 ensure_deps
 [ -n "$qemu_bin" ] || die "no qemu-system-aarch64"
@@ -66,26 +71,31 @@ with_kbuild_lock make -s -C "${SRC:-$TREE}" O="$KOUT" ARCH=arm64 \
 # (guest/pN-*.c).
 guest_initramfs "$work" "$KOUT/usr/gen_init_cpio" \
 	"file /smmu_e2e_attach.ko $work/mod/smmu_e2e_attach.ko 0644 0 0" \
-	"file /smmu_e2e_sva.ko $work/mod/smmu_e2e_sva.ko 0644 0 0"
+	"file /smmu_e2e_sva.ko $work/mod/smmu_e2e_sva.ko 0644 0 0" \
+	"file /smmu_e2e_cross.ko $work/mod/smmu_e2e_cross.ko 0644 0 0"
 
 # The debug guest: kmemleak scanned at the end; KASAN and lockdep make it
 # several times slower, hence more memory and a longer timeout.
 extra_append="e2e.stress=${E2E_STRESS:-1000}${E2E_SEED:+ e2e.seed=$E2E_SEED}"
 mem=1G timeout_s=${E2E_TIMEOUT:-2400}
-[ "$qemu" = 10 ] && extra_append="$extra_append e2e.stage2=1"
+[ "$qemu" = 7.2 ] || extra_append="$extra_append e2e.stage2=1"
 if [ "$guest" = debug ]; then
 	extra_append="$extra_append e2e.kmemleak=1"
 	mem=2G timeout_s=${E2E_TIMEOUT:-4000}
 fi
 # The stage-2 traces: the page-table walker's invalid PTEs name the stage,
-# range invalidations the VMID (QEMU 10 only; 7.2 ignores unknown ones).
-traces=(-trace 'smmuv3_cmdq_opcode' -trace 'smmuv3_*_event' -trace 'smmuv3_translate_*')
-[ "$qemu" = 10 ] && traces+=(-trace 'smmu_ptw_invalid_pte' -trace 'smmuv3_range_inval'
+# range invalidations the VMID (QEMU 10 and 11.1; 7.2 ignores unknown ones).
+# With two SMMUs, the CPU's MMIO writes say which SMMU a command batch is
+# for (its CMDQ_PROD write, by address) and CFGI_STE which StreamID.
+traces=(-trace 'smmuv3_cmdq_opcode' -trace 'smmuv3_*_event' -trace 'smmuv3_translate_*'
+	-trace 'smmuv3_cmdq_cfgi_ste')
+[ "$qemu" = 7.2 ] || traces+=(-trace 'smmu_ptw_invalid_pte' -trace 'smmuv3_range_inval'
 	-trace 'smmuv3_cmdq_tlbi_s12_vmid')
-note "booting $qemu_version, virt,iommu=smmuv3, $guest guest (timeout ${timeout_s}s); log in ${res#"$TOP"/}/qemu.log"
+[ "$smmus" = 2 ] && traces+=(-trace 'memory_region_ops_write')
+note "booting $qemu_version, virt with $smmus SMMU(s), $guest guest (timeout ${timeout_s}s); log in ${res#"$TOP"/}/qemu.log"
 start=$(date +%s)
 set +e
-boot_virt "$res/qemu.log" "$timeout_s" "$qemu_bin" "$image" "$work/initramfs.cpio" "$work" \
+VIRT_SMMUS=$smmus boot_virt "$res/qemu.log" "$timeout_s" "$qemu_bin" "$image" "$work/initramfs.cpio" "$work" \
 	$mem "hugepages=2 $extra_append" "${traces[@]}"
 qrc=$?
 set -e
@@ -99,4 +109,5 @@ bfile=$TOP/e2e/baseline-base-qemu$qemu.json
 python3 "$TOP/scripts/e2e-report.py" --log "$res/qemu.log" --qemu-rc "$qrc" \
 	--qemu-version "$qemu_version" --guest "$guest" --seconds "$secs" \
 	--sid virtio="$VIRTIO_SID" --sid nvme="$NVME_SID" "${rep_args[@]}" \
+	$( [ "$smmus" = 1 ] || echo --sid nvme2="$NVME2_SID" --two-smmus) \
 	--json "$res/counts.json" | tee "$res/report.txt"

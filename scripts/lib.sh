@@ -21,6 +21,9 @@ QEMU11_VERSION=1:11.1.3+ds-2~bpo13+1
 QEMU11_SHA256=9cdab89cb159099f413a078fcd64e42d2694ffaad357a3bb2ccd12469377e91f
 QEMU11_LIBS="libc6 libcapstone5 libfuse3-4 libaio1t64 libnettle8t64 libhogweed6t64"
 
+# UEFI firmware for the ACPI boot of the QEMU 11.1 run (qemu-efi-aarch64).
+QEMU_EFI=/usr/share/qemu-efi-aarch64/QEMU_EFI.fd
+
 CACHE=${CACHE:-$TOP/cache}          # kept by 'make clean'
 BUILD=${BUILD:-$TOP/build}          # removed by 'make clean'
 TREE=$BUILD/linux                   # git tree: tag 'base' + the queue
@@ -58,7 +61,7 @@ note() { printf '==> %s\n' "$*" >&2; }
 # The Debian packages every target may need.
 REQUIRED_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm sparse ccache bc flex bison \
 libssl-dev libelf-dev cpio rsync python3 xz-utils git make gcc perl python3-ply python3-git \
-python3-sphinx python3-sphinx-rtd-theme graphviz"
+python3-sphinx python3-sphinx-rtd-theme graphviz qemu-efi-aarch64"
 
 # What 'make bench' needs on top: a plotting tool for its chart.
 BENCH_PKGS="gnuplot-nox"
@@ -79,6 +82,9 @@ pkg_missing() {
 		xz-utils) cmd=xz ;;
 		gnuplot-nox) cmd=gnuplot ;;
 		graphviz) cmd=dot ;; # make htmldocs: kfigure warns without it
+		qemu-efi-aarch64) # the UEFI firmware of the QEMU 11.1 run (ACPI)
+			[ -f "$QEMU_EFI" ] && continue
+			missing="$missing $p"; continue ;;
 		python3-ply | python3-git) # checkpatch's SPDX check, under Debian's python3
 			/usr/bin/python3 -c "import ${p#python3-}" 2>/dev/null && continue
 			missing="$missing $p"; continue ;;
@@ -193,25 +199,45 @@ VIRTIO_BDF=0000:00:02.0 VIRTIO_SID=0x10
 NVME_BDF=0000:00:03.0 NVME_SID=0x18
 NVME_SERIAL=SMMUE2E0042
 VIRT_APPEND="console=ttyAMA0 panic=-1 vfio_iommu_type1.allow_unsafe_interrupts=1 e2e.virtio=$VIRTIO_BDF e2e.nvme=$NVME_BDF e2e.serial=$NVME_SERIAL"
+# With VIRT_SMMUS=2 (QEMU 11.1 only): two SMMUs, described by ACPI's IORT,
+# so the kernel boots through UEFI firmware with GICv3.  SMMU 0 (stages 1
+# and 2, as iommu=smmuv3 has them) fronts pcie.0 with the devices above;
+# SMMU 1 (stage 1 only) fronts a second root complex (pxb-pcie, buses
+# 0x80-) with a second nvme behind a root port.
+NVME2_BDF=0000:81:00.0 NVME2_SID=0x8100
+NVME2_SERIAL=SMMUE2E0043
 
 # boot_virt LOG TIMEOUT QEMU IMAGE INITRD DISKDIR MEM APPEND [QEMU ARGS...]
 # Boots the machine (fresh 64 MiB disk images in DISKDIR) with console and
 # QEMU's stderr (the trace) in LOG; returns QEMU's (or timeout's) status.
 boot_virt() {
 	local log=$1 tmo=$2 qemu=$3 image=$4 initrd=$5 disks=$6 mem=$7 append=$8
+	local machine=(-machine virt,iommu=smmuv3) second=()
 	shift 8
-	rm -f "$disks/virtio.img" "$disks/nvme.img"
+	rm -f "$disks/virtio.img" "$disks/nvme.img" "$disks/nvme2.img"
 	truncate -s 64M "$disks/virtio.img"
 	truncate -s 64M "$disks/nvme.img"
+	if [ "${VIRT_SMMUS:-1}" = 2 ]; then
+		[ -f "$QEMU_EFI" ] || die "no UEFI firmware $QEMU_EFI (package qemu-efi-aarch64)"
+		truncate -s 64M "$disks/nvme2.img"
+		machine=(-machine virt,gic-version=3 -bios "$QEMU_EFI"
+			-device arm-smmuv3,primary-bus=pcie.0,id=smmuv3.0,stage=nested)
+		second=(-device pxb-pcie,id=pcie.1,bus_nr=0x80,bus=pcie.0,addr=04.0
+			-device arm-smmuv3,primary-bus=pcie.1,id=smmuv3.1,stage=1
+			-device pcie-root-port,id=rp1,bus=pcie.1,chassis=1,slot=1
+			-drive if=none,id=nv1,file="$disks/nvme2.img",format=raw
+			-device nvme,drive=nv1,bus=rp1,serial=$NVME2_SERIAL)
+		append="$append e2e.nvme2=$NVME2_BDF e2e.serial2=$NVME2_SERIAL"
+	fi
 	timeout --foreground -k 10 "$tmo" "$qemu" \
-		-machine virt,iommu=smmuv3 -cpu cortex-a57 -smp 2 -m "$mem" \
+		"${machine[@]}" -cpu cortex-a57 -smp 2 -m "$mem" \
 		-nographic -no-reboot -nodefaults -serial stdio \
 		-kernel "$image" -initrd "$initrd" -append "$VIRT_APPEND $append" \
 		-drive if=none,id=vd0,file="$disks/virtio.img",format=raw \
 		-device virtio-blk-pci,drive=vd0,addr=02.0,iommu_platform=on,disable-legacy=on \
 		-drive if=none,id=nv0,file="$disks/nvme.img",format=raw \
 		-device nvme,drive=nv0,addr=03.0,serial=$NVME_SERIAL \
-		"$@" < /dev/null > "$log" 2>&1
+		"${second[@]}" "$@" < /dev/null > "$log" 2>&1
 }
 
 # guest_initramfs DIR GEN_INIT_CPIO [LINE...]: the guest programs, static

@@ -30,9 +30,9 @@ note "KUnit"
 "$TOP/scripts/kunit.sh" 2>&1 | tee "$OUT/test-kunit.log"
 count "$OUT/test-kunit.log" kunit
 
-# The scenario on both emulators (plain guest), then on the debug guest.
+# The scenario on the three emulators (plain guest), then on the debug guest.
 # E2E_RUNS overrides the list (QEMU:GUEST words).
-for r in ${E2E_RUNS:-7.2:plain 10:plain 10:debug}; do
+for r in ${E2E_RUNS:-7.2:plain 10:plain 11.1:plain 10:debug}; do
 	q=${r%%:*} g=${r#*:}
 	note "end-to-end scenario: QEMU $q, $g guest"
 	"$TOP/scripts/e2e.sh" --qemu "$q" --guest "$g" 2>&1 | tee "$OUT/test-e2e-qemu$q-$g.log"
