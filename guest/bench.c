@@ -282,6 +282,7 @@ static void bench_vfio_pair(void)
 	}
 	window("idle");
 	pci_from_vfio(&scratch, nvme2_bdf, dev, sizeof(dev));
+	nvme_from_vfio(&scratch, dev, sizeof(dev));
 	report(&p, "every mapped IOVA took the DMA, every unmapped one faulted without data, both SMMUs in the container");
 }
 

@@ -107,7 +107,8 @@ def parse(path):
                 kind = kind[len("smmuv3_"):] if kind.startswith("smmuv3_") else kind
                 if kind == "memory_region_ops_write":
                     mm = MMIO.search(rest)
-                    if mm and "smmu" in mm.group(2) and int(mm.group(1), 16) & 0xffff == CMDQ_PROD:
+                    # The SMMU's register file is 128 KiB (two 64 KiB pages), aligned
+                    if mm and "smmu" in mm.group(2) and int(mm.group(1), 16) & 0x1ffff == CMDQ_PROD:
                         smmu = int(mm.group(1), 16) - CMDQ_PROD
                 elif kind == "cmdq_opcode":
                     op = rest.replace("<--- ", "").replace("SMMU_CMD_", "")
@@ -490,13 +491,17 @@ def main():
             out.setdefault(name_of(base), {})[op] = v
         return out
 
-    if a.two_smmus:
+    if a.two_smmus and n2 is None:
+        for n in TWO_SMMU_PHASES:
+            verdict[n] = ("FAIL", "no StreamID of the second nvme (--sid nvme2=)")
+    elif a.two_smmus:
+        two = (sm_a is not None and sm_b is not None and sm_a != sm_b,
+               "the two nvmes' STEs were not seen written by two SMMUs (%s)" %
+               {("%#x" % k): ("%#x" % v) for k, v in sid_smmu.items()})
         un = w("p11-unmap")
         p11w = sum_windows(windows, PHASES[11][1])
         vfio11 = sum_windows(windows, ["p11-vfio", "p11-unmap", "p11-teardown"])
-        p11 = [(sm_a is not None and sm_b is not None and sm_a != sm_b,
-                "the two nvmes' STEs were not seen written by two SMMUs (%s)" %
-                {("%#x" % k): ("%#x" % v) for k, v in sid_smmu.items()})]
+        p11 = [two, ("p11-unmap" in windows, "no window p11-unmap")]
         for sid, base in ((ns, sm_a), (n2, sm_b)):
             if base is None:
                 continue
@@ -514,8 +519,8 @@ def main():
                         "no translated access of sid %#x back on its driver" % sid))
         strays = {name_of(b): v for (b, op), v in un.smmu_cmds.items() if b not in (sm_a, sm_b)}
         p11.append((not strays, "unmap commands on an unknown SMMU: %s" % strays))
-        asids = {name_of(b): aid for (b, aid) in un.smmu_asids}
-        p11.append((len(set(un.smmu_asids)) == 2 and len(set(asids.values())) == 1,
+        p11.append(({b for b, _ in un.smmu_asids} == {sm_a, sm_b} and
+                    len({aid for _, aid in un.smmu_asids}) == 1,
                     "not one domain: the unmap invalidated ASIDs %s" %
                     sorted("%s asid %d" % (name_of(b), aid) for b, aid in un.smmu_asids)))
         other = {e: v - (un.events[e] if e[0] == "F_TRANSLATION" and e[1] in (ns, n2) else 0)
@@ -529,9 +534,13 @@ def main():
         on_b = {op: v for (b, op), v in ref.smmu_cmds.items() if b == sm_b}
         around = sum_windows(windows, ["p12-before", "p12-after"])
         judge(12, [
+            two,
+            ("p12-refuse" in windows, "no window p12-refuse"),
             (ref.cfgi_sids[n2] == 0, "the refused attach wrote the STE of sid %#x (%d CFGI_STE)" %
              (n2, ref.cfgi_sids[n2])),
             (not on_b, "commands on SMMU1 during the refused attach: %s" % on_b),
+            (any("cannot attach to a domain of SMMU" in l for l in ref.console),
+             "the driver did not say it refused the domain"),
             (ref.cfgi_sids[ns] >= 2, "the owner's attach and detach (sid %#x) wrote no STE: "
              "the window did not see the module's work" % ns),
             (around.xlate[("success", n2)] > 0 and around.stages[(n2, 2)] == 0,

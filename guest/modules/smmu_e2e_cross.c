@@ -8,13 +8,15 @@
  * A new unmanaged domain (made a nesting, i.e. stage-2, domain when
  * nesting=1) is attached to @owner, which finalises it for the owner's
  * SMMU, and detached again; both devices sit on their DMA default domains
- * and are idle. Then the domain is attached to @target, whose SMMU must
- * refuse it (a stage-2 domain on a stage-1-only SMMU). The module stays
+ * and are idle (the owner's driver stays bound: a DMA of it in that
+ * moment would fault, and the host would see the event). Then the domain
+ * is attached to @target, whose SMMU must refuse it: the series shares
+ * only stage-1 domains across SMMUs, and a stage-1-only SMMU could not walk
+ * this one anyway. The module stays
  * loaded with its verdict in the read-only parameter "result":
  *   owner=<0|-errno> nesting=<0|-errno> attach=<0|-errno> domain=<default|new|other>
  * "domain" is the target's domain after the attempt (after a detach when
- * the attach succeeded): the default domain is the only right answer, and
- * attach must be an error.
+ * the attach succeeded); attach must be the driver's refusal, -ENXIO.
  */
 #include <linux/iommu.h>
 #include <linux/module.h>
@@ -53,9 +55,11 @@ static int __init smmu_e2e_cross_init(void)
 		goto out_put;
 	}
 	def = iommu_get_domain_for_dev(&tdev->dev);
-	if (!def || def->type != IOMMU_DOMAIN_DMA ||
-	    iommu_get_domain_for_dev(&odev->dev)->type != IOMMU_DOMAIN_DMA) {
-		pr_err("smmu_e2e_cross: %s and %s must be on DMA domains\n", owner, target);
+	now = iommu_get_domain_for_dev(&odev->dev);
+	if (odev == tdev || !def || def->type != IOMMU_DOMAIN_DMA ||
+	    !now || now->type != IOMMU_DOMAIN_DMA) {
+		pr_err("smmu_e2e_cross: %s and %s must be two devices on DMA domains\n",
+		       owner, target);
 		ret = -EINVAL;
 		goto out_put;
 	}
