@@ -1,16 +1,19 @@
-# The ARM SMMUv3 driver rework as a patch series on Debian's linux-source-6.1.
-# See README.md.  Every target is a script in scripts/.
+# The ARM SMMUv3 driver rework as two patch queues, on Debian's
+# linux-source-6.1 and linux-source-6.12 (queues/).  See README.md.  Every
+# target is a script in scripts/ and works on QUEUE=6.1|6.12 (default 6.1;
+# make test and make bench take both).
 
 S := scripts
 
 .PHONY: help run test bench tree export series check kunit kunit-mutations model-mutations e2e bisect baseline fresh-check deps clean distclean
 
 help:
+	@echo "Every target takes QUEUE=6.1|6.12 (default 6.1); make test without QUEUE runs both."
 	@echo "make run       install what is missing, build the tree and guest, run the end-to-end scenario"
 	@echo "make test      what CI runs: KUnit + end-to-end + series checks, ends 'N passed, N failed'"
 	@echo "make bench     base vs series vs Debian 6.12 on the three emulators: out/bench/bench.{txt,json,svg}"
-	@echo "make tree      build or refresh build/linux (tag 'base' + patches/series)"
-	@echo "make export    write build/linux's commits back to patches/"
+	@echo "make tree      build or refresh build/QUEUE/linux (tag 'base' + queues/QUEUE/patches/series)"
+	@echo "make export    write build/QUEUE/linux's commits back to queues/QUEUE/patches/"
 	@echo "make series    mail-ready series (cover letter + numbered patches) in out/series/"
 	@echo "make check     checkpatch --strict, sparse, tree/export round trip, series file"
 	@echo "make kunit     the driver's KUnit suites under QEMU (kunit.py, arm64): software, hw-7.2, hw-10"
@@ -29,6 +32,7 @@ deps:
 run:
 	@bash -c '. $(S)/lib.sh; ensure_deps'
 	@$(S)/e2e.sh
+	@[ -n "$(QUEUE)" ] || echo "(that was the 6.1 queue: 'make run QUEUE=6.12' runs the 6.12 one)"
 
 test:
 	@$(S)/test.sh

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Run the end-to-end scenario on the pristine base (tag 'base', no patch) and
-# keep its figures in e2e/, one set per emulator:
+# keep its figures in queues/$QUEUE/baseline/, one set per emulator:
 #   baseline-base-qemuVER.json  per-phase command and event counts, read by
 #                               every later report on that emulator
 #   baseline-base-qemuVER.txt   the report
-# and what the debug guest (lockdep, KASAN, kmemleak...) finds in 6.1 itself:
+# and what the debug guest (lockdep, KASAN, kmemleak...) finds in the base
+# itself, when the queue's runs have one:
 #   base-debug-qemu10.txt       the debug guest's report on the base
 # BASELINE_RUNS overrides the list (QEMU:GUEST words, as E2E_RUNS of test.sh).
 set -euo pipefail
@@ -13,11 +14,9 @@ set -euo pipefail
 ensure_deps
 [ -d "$TREE/.git" ] || "$TOP/scripts/tree.sh"
 wt=$BUILD/linux-base
-git -C "$TREE" worktree remove --force "$wt" >/dev/null 2>&1 || rm -rf "$wt"
-git -C "$TREE" worktree prune
-git -C "$TREE" worktree add -q --detach "$wt" base
-trap 'git -C "$TREE" worktree remove --force "$wt" >/dev/null 2>&1 || true' EXIT
-for r in ${BASELINE_RUNS:-7.2:plain 10:plain 11.1:plain 10:debug}; do
+base_worktree "$TREE" "$wt"
+# The queue's make test runs, on the base
+for r in ${BASELINE_RUNS:-$E2E_RUNS_DEFAULT}; do
 	q=${r%%:*} g=${r#*:}
 	kout=$BUILD/guest-base
 	[ "$g" = plain ] || kout=$BUILD/guest-base-$g
@@ -31,11 +30,11 @@ for r in ${BASELINE_RUNS:-7.2:plain 10:plain 11.1:plain 10:debug}; do
 	# failed-attach phase shows a 6.1 bug that the series fixes (see README).
 	[ $rc = 0 ] || note "phases failed on the pristine base (QEMU $q, $g guest): $(grep -E '^phase [0-9]+ .* FAIL ' "$res/report.txt" | sed -E 's/ +FAIL .*//' | paste -sd';')"
 	if [ "$g" = plain ]; then
-		cp "$res/counts.json" "$TOP/e2e/baseline-base-qemu$q.json"
-		cp "$res/report.txt" "$TOP/e2e/baseline-base-qemu$q.txt"
-		note "baseline kept in e2e/baseline-base-qemu$q.{json,txt}"
+		cp "$res/counts.json" "$BASELINE/baseline-base-qemu$q.json"
+		cp "$res/report.txt" "$BASELINE/baseline-base-qemu$q.txt"
+		note "baseline kept in ${BASELINE#"$TOP"/}/baseline-base-qemu$q.{json,txt}"
 	else
-		cp "$res/report.txt" "$TOP/e2e/base-$g-qemu$q.txt"
-		note "the $g guest's findings on the base kept in e2e/base-$g-qemu$q.txt"
+		cp "$res/report.txt" "$BASELINE/base-$g-qemu$q.txt"
+		note "the $g guest's findings on the base kept in ${BASELINE#"$TOP"/}/base-$g-qemu$q.txt"
 	fi
 done

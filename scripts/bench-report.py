@@ -73,7 +73,10 @@ MINIMUM = {     # commands (TLBI + CMD_SYNC) per unit
     "vfio-churn": (11 + 10) / 10,
     "vfio-pair": 2 * (11 + 10) / 10,    # the same on each of the two SMMUs
 }
-KERNEL_ORDER = ["base", "series", "6.12"]
+KERNEL_ORDER = ["base", "series", "6.12", "6.12-series"]
+# Each queue against the kernels it is compared with: the 6.1 queue against
+# its base and Debian's 6.12, the 6.12 queue against its base (Debian's 6.12)
+VERSUS = {"series": ("base", "6.12"), "6.12-series": ("6.12",)}
 
 
 def short(op):
@@ -196,22 +199,20 @@ def cmp_lat(st, other):
 
 
 def verdicts(runs):
-    """Per emulator and workload, the series against the base and 6.12."""
+    """Per emulator and workload, each queue against the kernels of VERSUS."""
     for qemu, by_kernel in runs.items():
-        series = by_kernel.get("series")
-        if not series:
-            continue
-        for w in workloads_for(qemu):
-            wl = series["workloads"][w.key]
-            v = {}
-            for other in ("base", "6.12"):
-                if other not in by_kernel:
-                    continue
-                ow = by_kernel[other]["workloads"][w.key]
-                v[other] = {"commands": None if w.key.startswith("dmab") else cmp_cmds(wl, ow),
-                            "latency": cmp_lat(wl["latency_ns"].get(w.metrics[0]),
-                                               ow["latency_ns"].get(w.metrics[0]))}
-            wl["versus"] = v
+        for queue, others in VERSUS.items():
+            if queue not in by_kernel:
+                continue
+            for w in workloads_for(qemu):
+                wl = by_kernel[queue]["workloads"][w.key]
+                v = {}
+                for other in (o for o in others if o in by_kernel):
+                    ow = by_kernel[other]["workloads"][w.key]
+                    v[other] = {"commands": None if w.key.startswith("dmab") else cmp_cmds(wl, ow),
+                                "latency": cmp_lat(wl["latency_ns"].get(w.metrics[0]),
+                                                   ow["latency_ns"].get(w.metrics[0]))}
+                wl["versus"] = v
 
 
 def fmt_versus(v):
@@ -234,8 +235,8 @@ def table(runs, seconds):
         kernels = [k for k in KERNEL_ORDER if k in by_kernel]
         out.append("")
         out.append(f"== QEMU {qemu} ==")
-        hdr = (f"{'workload':<20} {'kernel':<6} {'commands':>8} {'SYNC':>7} {'units':>5} {'cmds/unit':>9} "
-               f"{'SYNC/unit':>9} {'min':>5}  {'latency/base median [min-max]':<30} {'series vs base; vs 6.12':<44} "
+        hdr = (f"{'workload':<20} {'kernel':<11} {'commands':>8} {'SYNC':>7} {'units':>5} {'cmds/unit':>9} "
+               f"{'SYNC/unit':>9} {'min':>5}  {'latency/base median [min-max]':<30} {'queue vs base (and 6.12)':<44} "
                f"commands by opcode")
         out.append(hdr)
         out.append("-" * len(hdr))
@@ -253,7 +254,7 @@ def table(runs, seconds):
                 per = f"{wl['per_unit']:.2f}" if wl["per_unit"] is not None else "-"
                 sper = f"{wl['syncs_per_unit']:.2f}" if wl["syncs_per_unit"] is not None else "-"
                 name = w.key + ("~" if w.key.startswith("dmab") else "")
-                out.append(f"{name:<20} {k:<6} {wl['total']:>8} {wl['syncs']:>7} "
+                out.append(f"{name:<20} {k:<11} {wl['total']:>8} {wl['syncs']:>7} "
                            f"{wl['units'] if wl['units'] is not None else '-':>5} {per:>9} {sper:>9} "
                            f"{(f'{mn:.2f}' if mn else '-'):>5}  {lat:<30} {fmt_versus(wl.get('versus')):<44} "
                            f"{fmt_cmds(wl['commands'])}")

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# make bench: the work an IOMMU exists for, on three kernels built from the
-# same guest configuration, one after another, on both emulators:
-#   base    the pristine base (tag 'base' of build/linux, no patch)
-#   series  the base with the queue (build/linux)
-#   6.12    Debian's linux-source-6.12 (CMP_* in lib.sh), fetched and
-#           verified like the base, unpatched
+# make bench: the work an IOMMU exists for, on four kernels built from the
+# same guest configuration, one after another, on each emulator:
+#   base         the 6.1 queue's pristine base (tag 'base' of build/6.1/linux)
+#   series       the 6.1 queue (build/6.1/linux)
+#   6.12         the 6.12 queue's pristine base: Debian's linux-source-6.12,
+#                unpatched (tag 'base' of build/6.12/linux)
+#   6.12-series  the 6.12 queue (build/6.12/linux)
 # Each kernel boots twice per emulator with e2e.bench=all (guest/bench.c:
 # boot to the first DMA, O_DIRECT I/O in 1 MiB and 4 KiB requests, domain
 # switching, VFIO type1 map/unmap churn, dma_map_benchmark strict and lazy),
@@ -17,54 +18,40 @@
 # A benchmark, not a test: it fails only when a workload's data check fails
 # or a guest does not finish.
 # Environment: BENCH_QEMU (default "7.2 10 11.1"), BENCH_KERNELS (default
-# "base series 6.12"), BENCH_BOOTS (default 5).
+# "base series 6.12 6.12-series"), BENCH_BOOTS (default 5).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 start=$(date +%s)
 ensure_deps
 ensure_bench_deps
-[ -d "$TREE/.git" ] || "$TOP/scripts/tree.sh"
 
-# The sources: the pristine base as a worktree of build/linux at 'base'
-# (the path baseline.sh uses, so both share the guest build and ccache),
-# 6.12 unpacked from its verified package once.
-src_base=$BUILD/linux-base
-if [ "$(git -C "$src_base" rev-parse HEAD 2>/dev/null)" != "$(git -C "$TREE" rev-parse 'base^{commit}')" ] ||
-	[ -n "$(git -C "$src_base" status --porcelain 2>/dev/null | head -1)" ]; then
-	git -C "$TREE" worktree remove --force "$src_base" >/dev/null 2>&1 || rm -rf "$src_base"
-	git -C "$TREE" worktree prune
-	git -C "$TREE" worktree add -q --detach "$src_base" base
-fi
-src_cmp=$BUILD/linux-$(echo "$CMP_PKG" | sed 's/^linux-source-//')
-if [ "$(cat "$src_cmp/.bench-sha256" 2>/dev/null)" != "$CMP_SHA256" ]; then
-	deb=$("$TOP/scripts/fetch-base.sh" --cmp)
-	note "unpacking $CMP_PKG $CMP_VERSION into ${src_cmp#"$TOP"/}"
-	rm -rf "$src_cmp" "$src_cmp.new"
-	mkdir -p "$src_cmp.new"
-	dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/$CMP_PKG.tar.xz" |
-		tar -xJ -C "$src_cmp.new" --strip-components=1 ||
-		die "could not unpack $CMP_PKG.tar.xz from $deb"
-	echo "$CMP_SHA256" > "$src_cmp.new/.bench-sha256"
-	mv "$src_cmp.new" "$src_cmp"
-fi
+# The sources: each queue's tree (build/QUEUE/linux) and its pristine base
+# as a worktree of it at 'base' (build/QUEUE/linux-base, the path
+# baseline.sh uses, so both share the guest build and ccache).  The 6.12
+# queue's base is Debian's 6.12, unpatched.
+declare -A src kout
+for qq in $QUEUES; do
+	qb=$TOP/build/$qq
+	[ -d "$qb/linux/.git" ] || QUEUE=$qq "$TOP/scripts/tree.sh"
+	base_worktree "$qb/linux" "$qb/linux-base"
+done
+src[base]=$TOP/build/6.1/linux-base kout[base]=$TOP/build/6.1/guest-base
+src[series]=$TOP/build/6.1/linux kout[series]=$TOP/build/6.1/guest
+src[6.12]=$TOP/build/6.12/linux-base kout[6.12]=$TOP/build/6.12/guest-base
+src[6.12-series]=$TOP/build/6.12/linux kout[6.12-series]=$TOP/build/6.12/guest
 
-kernels=${BENCH_KERNELS:-base series 6.12}
+kernels=${BENCH_KERNELS:-base series 6.12 6.12-series}
 declare -A image
 for k in $kernels; do
-	case $k in
-	base) src=$src_base kout=$BUILD/guest-base ;;
-	series) src=$TREE kout=$BUILD/guest ;;
-	6.12) src=$src_cmp kout=$BUILD/guest-6.12 ;;
-	*) die "BENCH_KERNELS: unknown kernel '$k' (base, series, 6.12)" ;;
-	esac
+	[ -n "${src[$k]:-}" ] || die "BENCH_KERNELS: unknown kernel '$k' (base, series, 6.12, 6.12-series)"
 	note "guest kernel: $k"
-	image[$k]=$(SRC=$src KOUT=$kout GUEST=plain "$TOP/scripts/guest-kernel.sh")
-	cpio_tool=$kout/usr/gen_init_cpio
+	image[$k]=$(SRC=${src[$k]} KOUT=${kout[$k]} GUEST=plain "$TOP/scripts/guest-kernel.sh")
+	cpio_tool=${kout[$k]}/usr/gen_init_cpio
 done
 
-work=$BUILD/bench
-res=$OUT/bench
+work=$TOP/build/bench
+res=$TOP/out/bench
 rm -rf "$work" "$res"
 mkdir -p "$work" "$res"
 note "building the guest programs"

@@ -43,7 +43,7 @@ if git -C "$TREE" worktree add -q --detach "$wt" base 2>"$logdir/roundtrip.log";
 		diff -r -x '*.txt' "$PATCHES" "$BUILD/roundtrip-out" >>"$logdir/roundtrip.log" 2>&1; then
 		result roundtrip PASS "(tree from the queue exports to the same files)"
 	else
-		result roundtrip FAIL "(see out/check/roundtrip.log)"
+		result roundtrip FAIL "(see out/$QUEUE/check/roundtrip.log)"
 	fi
 	git -C "$TREE" worktree remove --force "$wt" >/dev/null 2>&1
 	rm -rf "$BUILD/roundtrip-out"
@@ -77,13 +77,14 @@ while read -r p; do
 		fi
 	done
 done < "$PATCHES/series"
-[ -z "$cpbad" ] && result checkpatch PASS "(--strict, every patch; added files have maintainers)" || result checkpatch FAIL "on:$cpbad (see out/check/checkpatch.log)"
+[ -z "$cpbad" ] && result checkpatch PASS "(--strict, every patch; added files have maintainers)" || result checkpatch FAIL "on:$cpbad (see out/$QUEUE/check/checkpatch.log)"
 
 # 4. sparse (C=2) on the driver's objects, series applied, in each build dir
-#    configured for it: build/guest (driver + SVA) and build/kunit (+ tests).
+#    configured for it: build/QUEUE/guest (driver + SVA) and the KUnit
+#    builds (+ tests; the 6.12 queue has only the debug one).
 sp_any=0 sp_bad=0
 : > "$logdir/sparse.log"
-for kout in "$BUILD/guest" "$BUILD/kunit"; do
+for kout in "$BUILD/guest" "$BUILD/kunit" "$BUILD/kunit-debug"; do
 	[ -f "$kout/.config" ] || continue
 	grep -q '^CONFIG_ARM_SMMU_V3=y' "$kout/.config" || continue
 	sp_any=1
@@ -97,13 +98,13 @@ done
 if [ $sp_any = 0 ]; then
 	result sparse FAIL "(no build dir configured: run 'make kunit' or 'make e2e' first)"
 elif [ $sp_bad = 1 ] || grep -qE 'arm-smmu-v3/.*(warning|error):' "$logdir/sparse.log"; then
-	result sparse FAIL "$(grep -cE 'arm-smmu-v3/.*(warning|error):' "$logdir/sparse.log") warnings (see out/check/sparse.log)"
+	result sparse FAIL "$(grep -cE 'arm-smmu-v3/.*(warning|error):' "$logdir/sparse.log") warnings (see out/$QUEUE/check/sparse.log)"
 else
 	result sparse PASS "(C=2 on drivers/iommu/arm/arm-smmu-v3/)"
 fi
 
 # 5. sparse (C=2) on every other C file the series touches (the IOMMU core,
-#    PCI, the other SVA users), on x86_64 with configs/bisect-x86_64.config,
+#    PCI, the other SVA users), on x86_64 with queues/QUEUE/configs/bisect-x86_64.config,
 #    where they are all built (build/check-x86: the headers are prepared once).
 others=$(git -C "$TREE" diff --name-only --diff-filter=d base..HEAD -- '*.c' |
 	grep -v '^drivers/iommu/arm/arm-smmu-v3/' || true)
@@ -111,7 +112,7 @@ if [ -z "$others" ]; then
 	result sparse-core PASS "(no C file outside the driver touched)"
 else
 	xo=$BUILD/check-x86
-	frag=$TOP/configs/bisect-x86_64.config
+	frag=$CONFIGS/bisect-x86_64.config
 	xmake() {
 		make -s -C "$TREE" O="$xo" ARCH=x86_64 CROSS_COMPILE= CC="$HOSTCC_CMD" \
 			HOSTCC="$HOSTCC_CMD" -j"$JOBS" "$@"
@@ -162,7 +163,7 @@ PY
 	n=${split% *}
 	nbase=${split#* }
 	if [ $rc != 0 ] || [ "$n" != 0 ]; then
-		result sparse-core FAIL "$n warnings on changed lines, exit $rc (see out/check/sparse-core.log)"
+		result sparse-core FAIL "$n warnings on changed lines, exit $rc (see out/$QUEUE/check/sparse-core.log)"
 	else
 		result sparse-core PASS "(C=2, x86_64: $(echo $others | wc -w) files; $nbase warnings on lines the base already had)"
 	fi
@@ -182,7 +183,7 @@ for f in $(git -C "$TREE" diff --name-only --diff-filter=d base..HEAD -- '*.c' '
 	kd_bad="$kd_bad $f"
 done
 [ -z "$kd_bad" ] && result kernel-doc PASS "(-none -v on $kd_n files)" ||
-	result kernel-doc FAIL "on:$kd_bad (see out/check/kernel-doc.log)"
+	result kernel-doc FAIL "on:$kd_bad (see out/$QUEUE/check/kernel-doc.log)"
 
 # 7. The pages the series adds or changes build with Sphinx (Debian's) and
 #    not one warning: make htmldocs restricted to the directories of the
@@ -205,7 +206,7 @@ else
 	if [ $rc = 0 ] && [ "$nw" = 0 ]; then
 		result htmldocs PASS "(SPHINXDIRS=\"${docdirs% }\": no warning; HTML in build/htmldocs/Documentation/output/)"
 	else
-		result htmldocs FAIL "exit $rc, $nw warnings (see out/check/htmldocs.log)"
+		result htmldocs FAIL "exit $rc, $nw warnings (see out/$QUEUE/check/htmldocs.log)"
 	fi
 fi
 

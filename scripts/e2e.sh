@@ -13,8 +13,8 @@
 # trixie-backports' QEMU 11.1 unpacked by qemu11.sh: two SMMUs under ACPI
 # (UEFI boot, see boot_virt in lib.sh) and the two-SMMU phases 11 and 12.  --guest debug boots the debug
 # guest kernel (guest/kernel-debug.config: lockdep, KASAN, kmemleak...).
-# The report is out/e2e/NAME/qemuVER-GUEST/report.txt; it is compared with
-# e2e/baseline-base-qemuVER.json, the pristine base's figures on the same
+# The report is out/QUEUE/e2e/NAME/qemuVER-GUEST/report.txt; it is compared with
+# queues/QUEUE/baseline/baseline-base-qemuVER.json, the pristine base's figures on the same
 # emulator (plain guest), when that file exists.
 # Environment: SRC/KOUT as for guest-kernel.sh; E2E_TIMEOUT (seconds);
 # E2E_STRESS (transitions of the stress phase, default 1000); E2E_SEED.
@@ -67,8 +67,8 @@ cp "$TOP"/guest/modules/* "$work/mod/"
 with_kbuild_lock make -s -C "${SRC:-$TREE}" O="$KOUT" ARCH=arm64 \
 	CROSS_COMPILE="$CROSS_COMPILE" CC="$KCC" M="$work/mod" modules >&2 ||
 	die "the test module does not build"
-# init: the helpers and phases 1-6 in init.c, each later phase in its file
-# (guest/pN-*.c).
+# init: the phases in order (init.c), each phase in its file (guest/pN-*.c),
+# their helpers in lib.c.
 guest_initramfs "$work" "$KOUT/usr/gen_init_cpio" \
 	"file /smmu_e2e_attach.ko $work/mod/smmu_e2e_attach.ko 0644 0 0" \
 	"file /smmu_e2e_sva.ko $work/mod/smmu_e2e_sva.ko 0644 0 0" \
@@ -104,7 +104,7 @@ note "QEMU exited with $qrc after ${secs}s"
 
 rep_args=()
 [ "${E2E_STRESS:-1000}" -ge 1000 ] || rep_args=(--short)
-bfile=$TOP/e2e/baseline-base-qemu$qemu.json
+bfile=$BASELINE/baseline-base-qemu$qemu.json
 [ "$label" = base ] || [ ! -f "$bfile" ] || rep_args+=(--baseline "$bfile")
 python3 "$TOP/scripts/e2e-report.py" --log "$res/qemu.log" --qemu-rc "$qrc" \
 	--qemu-version "$qemu_version" --guest "$guest" --seconds "$secs" \

@@ -1,17 +1,13 @@
 #!/usr/bin/env bash
 # Fetch the pinned base package into the cache and verify its checksum.
-# Prints the path of the verified .deb.  With --cmp, the same for the kernel
-# 'make bench' compares with (CMP_* in lib.sh) instead.  Nothing is left half-downloaded:
+# Prints the path of the verified .deb (QUEUE's base: BASE_* in lib.sh).
+# Nothing is left half-downloaded:
 # the package is fetched into a temporary folder and moved into the cache
 # only once its checksum is right.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-if [ "${1:-}" = --cmp ]; then
-	BASE_PKG=$CMP_PKG BASE_VERSION=$CMP_VERSION BASE_SHA256=$CMP_SHA256 BASE_DEB=$CMP_DEB
-elif [ $# -gt 0 ]; then
-	die "usage: fetch-base.sh [--cmp]"
-fi
+[ $# = 0 ] || die "usage: [QUEUE=6.1|6.12] fetch-base.sh"
 deb=$CACHE/$BASE_DEB
 verify() { echo "$BASE_SHA256  $1" | sha256sum -c --status; }
 

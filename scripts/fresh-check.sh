@@ -24,8 +24,8 @@ set -euo pipefail
 
 [ "$(id -u)" = 0 ] || die "fresh-check builds a chroot: run it as root"
 
-root=$BUILD/fresh-root
-res=$OUT/fresh-check
+root=$TOP/build/fresh-root
+res=$TOP/out/fresh-check
 log=$res/log
 mkdir -p "$res"
 : > "$log"

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Run the driver's KUnit suites under QEMU (arm64) with kunit.py and print
-# the counts of each run and their sum.  One kernel (build dir build/kunit,
+# the counts of each run and their sum.  The queue's runs are KUNIT_RUNS
+# (lib.sh); the 6.1 queue's are described here, the 6.12 queue runs only
+# software-debug, with queues/6.12/configs/kunit.config (6.12's own suite
+# and the queue's).  One kernel (build dir build/QUEUE/kunit,
 # drivers/iommu/arm/arm-smmu-v3/.kunitconfig, configured by the series'
 # tools/testing/kunit/qemu_configs/arm64_smmuv3.py) boots three times:
 #   software  --arch=arm64 (two CPUs): virt without an SMMU, the suites on
@@ -16,7 +19,7 @@
 # software-debug and hw-10-debug; there any report of a checker in the
 # kernel log (DEBUG_REPORTS below) is a failure too.
 # In the hw runs a skipped case is a failure (the device or the SMMU was
-# not found), except stage 2 on 7.2.  Logs and JSON: out/kunit/.
+# not found), except stage 2 on 7.2.  Logs and JSON: out/QUEUE/kunit/.
 # Extra arguments go to every kunit.py exec (e.g. --raw_output).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -31,22 +34,22 @@ rm -f "$res"/*.log "$res"/*.json "$res"/*.out "$res/summary"
 kunit() { # kunit.py with the common options, in the tree
 	(cd "$TREE" && python3 tools/testing/kunit/kunit.py "$@")
 }
-common=(--cross_compile="$CROSS_COMPILE" --build_dir="$kdir" --kunitconfig=drivers/iommu/arm/arm-smmu-v3)
+common=(--cross_compile="$CROSS_COMPILE" --build_dir="$kdir" --kunitconfig="$KUNIT_CONFIG")
 
 # The debug kernel's additions; kunit.py fails the build if one does not
 # end up in the configuration.
 DEBUG_KCONFIG="CONFIG_DEBUG_KERNEL=y CONFIG_PROVE_LOCKING=y CONFIG_PROVE_RCU=y
 CONFIG_DEBUG_LIST=y CONFIG_DEBUG_ATOMIC_SLEEP=y CONFIG_KASAN=y CONFIG_KASAN_GENERIC=y"
 dkdir=$BUILD/kunit-debug
-dcommon=(--cross_compile="$CROSS_COMPILE" --build_dir="$dkdir" --kunitconfig=drivers/iommu/arm/arm-smmu-v3)
+dcommon=(--cross_compile="$CROSS_COMPILE" --build_dir="$dkdir" --kunitconfig="$KUNIT_CONFIG")
 dadd=()
 for o in $DEBUG_KCONFIG; do dadd+=(--kconfig_add "$o"); done
 
 build() { # label build-dir kunit.py-options...
 	local label=$1 dir=$2
 	shift 2
-	note "kunit.py build --arch=arm64_smmuv3 (build dir ${dir#"$TOP"/})"
-	if ! (cd "$TREE" && with_kbuild_lock python3 tools/testing/kunit/kunit.py build --arch=arm64_smmuv3 \
+	note "kunit.py build --arch=$KUNIT_ARCH (build dir ${dir#"$TOP"/})"
+	if ! (cd "$TREE" && with_kbuild_lock python3 tools/testing/kunit/kunit.py build --arch="$KUNIT_ARCH" \
 		"$@" --jobs="$JOBS" --make_options "CC=$KCC" --make_options "HOSTCC=$HOSTCC_CMD") \
 		> "$res/build$label.out" 2>&1; then
 		tail -40 "$res/build$label.out" >&2
@@ -55,15 +58,22 @@ build() { # label build-dir kunit.py-options...
 		exit 1
 	fi
 }
-build "" "$kdir" "${common[@]}"
-build -debug "$dkdir" "${dcommon[@]}" "${dadd[@]}"
+# Only the kernels the queue's runs use (KUNIT_RUNS in lib.sh)
+case " $KUNIT_RUNS " in *" software "* | *" hw-7.2 "* | *" hw-10 "*)
+	build "" "$kdir" "${common[@]}" ;;
+esac
+case " $KUNIT_RUNS " in *-debug" "*)
+	build -debug "$dkdir" "${dcommon[@]}" "${dadd[@]}" ;;
+esac
 
 # QEMU 10 for kunit.py, which runs qemu-system-aarch64 from PATH.
 q10dir=$BUILD/kunit-qemu10
 mkdir -p "$q10dir"
-ln -sf "$("$TOP/scripts/qemu10.sh")" "$q10dir/qemu-system-aarch64"
+case " $KUNIT_RUNS " in *" hw-10"*)
+	ln -sf "$("$TOP/scripts/qemu10.sh")" "$q10dir/qemu-system-aarch64" ;;
+esac
 
-runs=(software hw-7.2 hw-10 software-debug hw-10-debug)
+read -ra runs <<< "$KUNIT_RUNS"
 for r in "${runs[@]}"; do
 	case $r in
 	# Two CPUs: the model check's mapping thread runs beside its attaches

@@ -3,17 +3,52 @@
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# The pinned base: Debian's linux-source-6.1 package.
-BASE_PKG=linux-source-6.1
-BASE_VERSION=6.1.192-2
-BASE_SHA256=ae95fe63d4c553f8d0e6c86cb1ab566f3894a43743eb19ab585cd97d82f26514
+# The queues: each is a base (a Debian linux-source package, pinned by
+# version and sha256) and the patches on it, in queues/$QUEUE/ (patches/ with
+# the series file and cover letter, configs/, baseline/).  Every target works
+# on QUEUE (default 6.1), in build/$QUEUE/ and out/$QUEUE/.
+QUEUES="6.1 6.12"
+QUEUE=${QUEUE:-6.1}
+case $QUEUE in
+6.1)
+	BASE_PKG=linux-source-6.1
+	BASE_VERSION=6.1.192-2
+	BASE_SHA256=ae95fe63d4c553f8d0e6c86cb1ab566f3894a43743eb19ab585cd97d82f26514
+	# The guest phases that need what the kernel lacks (none: 6.1 is
+	# where the scenario started).
+	SKIP_PHASES=""
+	# KUnit (kunit.sh): the queue's .kunitconfig and QEMU configuration
+	# (arm64_smmuv3: virt with an SMMUv3 and a pci-testdev), and the runs.
+	KUNIT_CONFIG=drivers/iommu/arm/arm-smmu-v3
+	KUNIT_ARCH=arm64_smmuv3
+	KUNIT_RUNS="software hw-7.2 hw-10 software-debug hw-10-debug"
+	# make test's end-to-end runs (QEMU:GUEST words)
+	E2E_RUNS_DEFAULT="7.2:plain 10:plain 11.1:plain 10:debug"
+	BISECT_ARCHS_DEFAULT="arm64 x86_64"
+	;;
+6.12)
+	# bookworm-security's build of the 6.12 LTS (Debian 13's kernel), the
+	# suite a bookworm machine's own apt lists already serve.
+	BASE_PKG=linux-source-6.12
+	BASE_VERSION=6.12.117-1~deb12u1
+	BASE_SHA256=e849faf31ca3555757f3a8877cb01af92122f744f75d1f3102734651c4e14703
+	SKIP_PHASES=""
+	KUNIT_CONFIG=$TOP/queues/6.12/configs/kunit.config
+	KUNIT_ARCH=arm64
+	# One kernel, the debug one (lockdep, KASAN...): the 6.12 suites run
+	# on fake SMMUs only, and CI's time goes to the 6.1 queue's runs.
+	KUNIT_RUNS="software-debug"
+	E2E_RUNS_DEFAULT="10:plain 11.1:plain"
+	BISECT_ARCHS_DEFAULT="arm64"
+	;;
+*) echo "error: QUEUE=$QUEUE: the queues are $QUEUES" >&2; exit 1 ;;
+esac
+export QUEUE
 BASE_DEB=${BASE_PKG}_${BASE_VERSION}_all.deb
-# What 'make bench' compares the series with: Debian's linux-source-6.12
-# (bookworm-security), unpatched.
-CMP_PKG=linux-source-6.12
-CMP_VERSION=6.12.117-1~deb12u1
-CMP_SHA256=e849faf31ca3555757f3a8877cb01af92122f744f75d1f3102734651c4e14703
-CMP_DEB=${CMP_PKG}_${CMP_VERSION}_all.deb
+QDIR=$TOP/queues/$QUEUE
+PATCHES=$QDIR/patches
+CONFIGS=$QDIR/configs
+BASELINE=$QDIR/baseline
 
 # QEMU 11.1 (two SMMUs under ACPI): trixie-backports' qemu-system-arm, and
 # the packages of trixie it needs beyond bookworm's libraries (qemu11.sh).
@@ -25,10 +60,9 @@ QEMU11_LIBS="libc6 libcapstone5 libfuse3-4 libaio1t64 libnettle8t64 libhogweed6t
 QEMU_EFI=/usr/share/qemu-efi-aarch64/QEMU_EFI.fd
 
 CACHE=${CACHE:-$TOP/cache}          # kept by 'make clean'
-BUILD=${BUILD:-$TOP/build}          # removed by 'make clean'
+BUILD=$TOP/build/$QUEUE             # removed by 'make clean'
 TREE=$BUILD/linux                   # git tree: tag 'base' + the queue
-PATCHES=$TOP/patches
-OUT=${OUT:-$TOP/out}                # reports, logs, mail-ready series
+OUT=$TOP/out/$QUEUE                 # reports, logs, mail-ready series
 
 ARCH=arm64
 CROSS_COMPILE=${CROSS_COMPILE:-aarch64-linux-gnu-}
@@ -120,6 +154,18 @@ ensure_deps() {
 ensure_bench_deps() {
 	# shellcheck disable=SC2086
 	ensure_deps $BENCH_PKGS
+}
+
+# base_worktree TREE WT: WT is a clean worktree of TREE at its tag 'base'
+# (the pristine package), made anew when it is not.
+base_worktree() {
+	local tree=$1 wt=$2
+	if [ "$(git -C "$wt" rev-parse HEAD 2>/dev/null)" != "$(git -C "$tree" rev-parse 'base^{commit}')" ] ||
+		[ -n "$(git -C "$wt" status --porcelain 2>/dev/null | head -1)" ]; then
+		git -C "$tree" worktree remove --force "$wt" >/dev/null 2>&1 || rm -rf "$wt"
+		git -C "$tree" worktree prune
+		git -C "$tree" worktree add -q --detach "$wt" base
+	fi
 }
 
 with_kbuild_lock() {
@@ -241,15 +287,16 @@ boot_virt() {
 }
 
 # guest_initramfs DIR GEN_INIT_CPIO [LINE...]: the guest programs, static
-# arm64 binaries in DIR/root (/init: init.c, the phases and bench.c;
-# vfio-nvme), and DIR/initramfs.cpio holding them and the gen_init_cpio
-# LINEs given (the test modules).
+# arm64 binaries in DIR/root (/init: init.c, the helpers in lib.c, the
+# phases guest/pN-*.c and bench.c; vfio-nvme), and DIR/initramfs.cpio
+# holding them and the gen_init_cpio LINEs given (the test modules).
 guest_initramfs() {
 	local dir=$1 tool=$2
 	shift 2
 	mkdir -p "$dir/root"
 	"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror -I"$TOP/guest" \
-		-o "$dir/root/init" "$TOP/guest/init.c" "$TOP"/guest/p[0-9]*-*.c "$TOP/guest/bench.c"
+		-o "$dir/root/init" "$TOP/guest/init.c" "$TOP/guest/lib.c" \
+		"$TOP"/guest/p[0-9]*-*.c "$TOP/guest/bench.c"
 	"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
 		-o "$dir/root/vfio-nvme" "$TOP/guest/vfio-nvme.c"
 	printf '%s\n' "dir /dev 0755 0 0" "nod /dev/console 0600 0 0 c 5 1" \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A mail-ready series in out/series/: cover letter (from
-# patches/cover-letter.txt, with the base described and base-commit set)
+# queues/QUEUE/patches/cover-letter.txt, with the base described and base-commit set)
 # and the numbered patches, generated from the queue applied to 'base'.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -14,8 +14,8 @@ mkdir -p "$dest"
 git -C "$TREE" format-patch -q --no-signature --cover-letter --thread=shallow \
 	--base=base -o "$dest" base..HEAD
 cover=$(ls "$dest"/0000-cover-letter.patch)
-title=$(sed -n '1p' "$TOP/patches/cover-letter.txt")
-body=$(sed '1,2d' "$TOP/patches/cover-letter.txt"
+title=$(sed -n '1p' "$PATCHES/cover-letter.txt")
+body=$(sed '1,2d' "$PATCHES/cover-letter.txt"
 	echo
 	echo "Base: Debian $BASE_PKG $BASE_VERSION, the content of"
 	echo "/usr/src/$BASE_PKG.tar.xz in $BASE_DEB"
