@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the phases of the end-to-end guest share: init.c has the helpers
- * and phases 1-6, each later phase has a file of its own.
+ * What the end-to-end guest's files share: lib.c's helpers, and each
+ * phase's entry point (one guest/pN-*.c per phase), which init.c calls.
  */
 #ifndef E2E_H
 #define E2E_H
@@ -13,6 +13,10 @@
 
 #define MIB		(1024 * 1024)
 
+/* The pattern phase 2 writes to the virtio disk and phase 3 reads back */
+#define DISK_BYTES	(8 * MIB)
+#define SEED_A		0x5eed0000000000a1ULL
+
 /* A phase fails with the first reason; later calls keep the first one. */
 struct phase {
 	int num;
@@ -21,11 +25,12 @@ struct phase {
 };
 
 #define BIND_TIMEOUT	30	/* seconds a driver probe may take */
+#define POWER_OFF_TIMEOUT 60	/* seconds the kernel's power-off may take */
 
 extern char virtio_bdf[32], nvme_bdf[32], nvme_serial[64];
 /* The nvme behind a second SMMU (QEMU 11.1 only); "" when there is none */
 extern char nvme2_bdf[32], nvme2_serial[64];
-/* The disks' DMA buffer: a 2 MiB huge page (1 MiB without one), init.c */
+/* The disks' DMA buffer: a 2 MiB huge page (1 MiB without one) */
 extern void *dma_buf;
 /* A driver bind that did not return (see bind_driver()); 0 if none. */
 extern pid_t stuck_pid;
@@ -42,6 +47,7 @@ void fill(uint64_t *buf, size_t bytes, uint64_t seed, uint64_t off);
 int run(char *const argv[]);
 int read_file(const char *path, char *buf, size_t len);
 int write_file(const char *path, const char *val);
+int fault_injection_setup(struct phase *p);
 bool exists(const char *path);
 int pci_group(const char *bdf);
 int group_type(int group, char *buf, size_t len);
@@ -66,6 +72,30 @@ bool nvme_to_vfio(struct phase *p);
 bool nvme_from_vfio(struct phase *p, char *dev, size_t len);
 void vfio_block(struct phase *p, int group, int hold_ms);
 int test_module(const char *name, const char *params, char *res, size_t len);
+int dma_buf_init(void);
+void kmemleak_report(void);
+void read_skips(const char *path);
+const char *skip_reason(int num);
+bool phase_due(int num, const char *unmet);
+void power_off(int seconds);
+
+/* Phase 1: p1-probe.c */
+void phase_probe(void);
+
+/* Phase 2: p2-dma.c; false if the virtio disk failed (phases 3, 5-7, 9 need it) */
+bool phase_dma(void);
+
+/* Phase 3: p3-switch.c */
+void phase_switch(void);
+
+/* Phase 4: p4-vfio.c */
+void phase_vfio(void);
+
+/* Phase 5: p5-cycle.c */
+void phase_cycle(void);
+
+/* Phase 6: p6-failed-attach.c */
+void phase_failed_attach(void);
 
 /* Phase 7: p7-attach-dma.c */
 void phase_attach_from_dma(void);

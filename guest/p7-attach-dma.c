@@ -45,6 +45,8 @@ void phase_attach_from_dma(void)
 	unsigned int n;
 
 	window("p7-setup");
+	if (fault_injection_setup(&p))
+		goto out;
 	virtio_restore(group);
 	if (!wait_blockdev(virtio_bdf, dev, sizeof(dev), 10)) {
 		fail(&p, "the virtio disk is not bound to virtio-pci");

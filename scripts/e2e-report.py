@@ -12,10 +12,13 @@ StreamID, the translated, bypassed and aborted accesses
 batch that follows is for, and CFGI_STE (smmuv3_cmdq_cfgi_ste) which
 StreamID: commands, STE invalidations and range-invalidation ASIDs are
 also counted per SMMU.  A phase passes when the guest says
-PASS *and* the trace shows what the SMMU must have done in it.
+PASS *and* the trace shows what the SMMU must have done in it.  A phase the
+guest was told to skip (--skip: SKIP_PHASES, the interfaces the kernel
+lacks) and says SKIP for is neither passed nor failed; a SKIP not asked for,
+or a phase run although asked to skip, fails.
 
-Prints the report; the last line is 'e2e: N passed, N failed'.  Exit status
-1 if any phase failed.
+Prints the report; the last line is 'e2e: N passed, N failed' (and ', N
+skipped: <phases>' when any was).  Exit status 1 if any phase failed.
 """
 import argparse
 import collections
@@ -68,6 +71,9 @@ SPLAT = re.compile(r"-{12}\[ cut here \]-{12}|WARNING: |BUG: |Oops|"
 # The guest ends init on purpose when a driver bind is stuck (the pristine
 # base's phase 6): the panic that follows is the way out, not a finding.
 STUCK_END = "a driver bind is stuck; ending init"
+# The guest powers off from a child under a deadline (power_off() in
+# guest/lib.c); if the kernel's power-off does not finish, init ends too.
+POWER_OFF_FAILED = re.compile(r"e2e: the power-off (?:did not finish|failed).*")
 # kmemleak's report: which leaks are the IOMMU code's (its backtrace).
 IOMMU_CODE = re.compile(r"iommu|smmu|io_pgtable|arm_lpae|vfio|iopf|iova|dma_iommu|"
                         r"iommu_dma|sva")
@@ -215,6 +221,8 @@ def main():
                     help="QEMU 11.1 with two SMMUs: judge phases 11 and 12 (sid nvme2)")
     ap.add_argument("--short", action="store_true",
                     help="a shortened stress phase is allowed (fewer than 1000 transitions)")
+    ap.add_argument("--skip", action="append", type=int, default=[],
+                    help="a phase the guest was told to skip (SKIP_PHASES); repeatable")
     a = ap.parse_args()
 
     sids = {k: int(v, 0) for k, v in (s.split("=") for s in a.sid)}
@@ -232,8 +240,16 @@ def main():
             verdict[n] = ("FAIL", "kernel splat: " + " | ".join(splats[:3]))
             return
         guest = results.get(n)
+        if n in a.skip:
+            verdict[n] = (("SKIP", guest[1]) if guest and guest[0] == "SKIP" else
+                          ("FAIL", "told to skip it, the guest %s" % (
+                              "reported nothing" if guest is None else "ran it")))
+            return
         if guest is None:
             verdict[n] = ("FAIL", "the guest reported no result for this phase")
+            return
+        if guest[0] == "SKIP":
+            verdict[n] = ("FAIL", "the guest skipped it unasked: " + guest[1])
             return
         if guest[0] != "PASS":
             verdict[n] = ("FAIL", "guest: " + guest[1])
@@ -550,7 +566,7 @@ def main():
             (not p12w.events, "SMMU events recorded: %s" % dict(p12w.events)),
         ])
 
-    if verdict[6][0] == "FAIL":
+    if verdict[6][0] == "FAIL" and 6 not in a.skip:
         verdict[6] = (verdict[6][0], verdict[6][1] + p6_trace())
     if k is not None:
         verdict[6] = (verdict[6][0], verdict[6][1] + " [fail-nth-count %s]" % k)
@@ -563,6 +579,9 @@ def main():
                 "commands": dict(sorted(s.cmds.items())),
                 "events": {"%s sid=%#x" % e: v for e, v in sorted(s.events.items())},
             }
+    for n in PHASES:
+        if verdict.get(n, ("",))[0] == "SKIP" and str(n) in counts:
+            counts[str(n)]["skipped"] = verdict[n][1]
     if k is not None:
         counts["6"]["fail-nth-count"] = int(k)
     if a.two_smmus:
@@ -588,12 +607,19 @@ def main():
     # windows, and (debug guest) no kmemleak report in the IOMMU code.
     phased = set(n for _, names in PHASES.values() for n in match(windows, names))
     stuck_end = any(STUCK_END in l for l in w("end").console)
+    off_failed = next((m.group(0) for m in map(POWER_OFF_FAILED.search, w("end").console) if m),
+                      None)
     stray = [l.strip() for n, win in windows.items() if n not in phased
              for l in win.console if SPLAT.search(l) and
-             not (stuck_end and n == "end" and "Attempted to kill init" in l)]
+             not ((stuck_end or off_failed) and n == "end" and "Attempted to kill init" in l)]
     leaks, iommu_leaks = kmemleak(console, info)
     if not done:
         verdict[REPORT] = ("FAIL", "the guest did not finish (QEMU exit %d)" % a.qemu_rc)
+    elif off_failed:
+        verdict[REPORT] = ("FAIL", "the guest could not power off: " + off_failed)
+    elif a.qemu_rc:
+        verdict[REPORT] = ("FAIL", "the guest finished but QEMU exited with %d "
+                           "(killed by the timeout: no power-off?)" % a.qemu_rc)
     elif stray:
         verdict[REPORT] = ("FAIL", "kernel splat outside the phases: " + " | ".join(stray[:3]))
     elif a.guest == "debug" and leaks is None:
@@ -622,6 +648,8 @@ def main():
     if per:
         out.append("stress (phase 9): %d transitions in %s s (%s); %s" % (
             done9, info.get("p9-seconds", "?"), info.get("p9-states", ""), info.get("p9-nvme", "")))
+        if "p9-no-s2" in info:
+            out.append("  no stage-2 state: " + info["p9-no-s2"])
         out.append("  commands per transition, by kind (the nvme worker's concurrent unmaps included;")
         out.append("  'base' is the pristine base on the same emulator, same seed):")
         bper = (base or {}).get("9", {}).get("per-transition", {})
@@ -651,6 +679,9 @@ def main():
     for n, (name, names) in PHASES.items():
         if not names:
             continue
+        if verdict[n][0] == "SKIP":
+            out.append("  phase %d %s: skipped" % (n, name))
+            continue
         c = counts[str(n)]
         b = base.get(str(n), {}) if base else {}
         ops = sorted(set(c["commands"]) | set(b.get("commands", {})))
@@ -679,9 +710,12 @@ def main():
         out.append("console tail:")
         out.extend("  | " + l for l in console[-40:])
     passed = sum(1 for st, _ in verdict.values() if st == "PASS")
-    failed = len(verdict) - passed
+    skipped = sorted(n for n, (st, _) in verdict.items() if st == "SKIP")
+    failed = len(verdict) - passed - len(skipped)
     out.append("")
-    out.append("e2e: %d passed, %d failed" % (passed, failed))
+    out.append("e2e: %d passed, %d failed%s" % (passed, failed, "" if not skipped else
+               ", %d skipped: %s" % (len(skipped), "; ".join(
+                   "%d %s" % (n, PHASES[n][0]) for n in skipped))))
     print("\n".join(out))
     if a.json:
         with open(a.json, "w") as f:

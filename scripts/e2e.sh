@@ -16,8 +16,13 @@
 # The report is out/QUEUE/e2e/NAME/qemuVER-GUEST/report.txt; it is compared with
 # queues/QUEUE/baseline/baseline-base-qemuVER.json, the pristine base's figures on the same
 # emulator (plain guest), when that file exists.
+# The phases the queue's kernel cannot run (SKIP_PHASES in lib.sh: "N reason"
+# entries, separated by newlines or ';') go to the guest as /e2e-skip; it
+# reports them SKIP with the reason, and so does the report, which counts
+# them neither passed nor failed.
 # Environment: SRC/KOUT as for guest-kernel.sh; E2E_TIMEOUT (seconds);
-# E2E_STRESS (transitions of the stress phase, default 1000); E2E_SEED.
+# E2E_STRESS (transitions of the stress phase, default 1000); E2E_SEED;
+# E2E_SKIP (instead of SKIP_PHASES; empty: run every phase).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -67,16 +72,32 @@ cp "$TOP"/guest/modules/* "$work/mod/"
 with_kbuild_lock make -s -C "${SRC:-$TREE}" O="$KOUT" ARCH=arm64 \
 	CROSS_COMPILE="$CROSS_COMPILE" CC="$KCC" M="$work/mod" modules >&2 ||
 	die "the test module does not build"
+# The phases to skip, "N reason" a line, checked here.
+skip_args=()
+: > "$work/skip"
+while read -r n why; do
+	[ -n "$n" ] || continue
+	case $n in
+	[1-9] | [1-9][0-9]) ;;
+	*) die "SKIP_PHASES: '$n $why' does not start with a phase number" ;;
+	esac
+	[ -n "$why" ] || die "SKIP_PHASES: phase $n has no reason"
+	[ ${#why} -le 500 ] || die "SKIP_PHASES: phase $n: a reason of 500 characters at most, please"
+	printf '%s %s\n' "$n" "$why" >> "$work/skip"
+	skip_args+=(--skip "$n")
+	note "phase $n skipped: $why"
+done < <(printf '%s\n' "${E2E_SKIP-$SKIP_PHASES}" | tr ';' '\n')
 # init: the phases in order (init.c), each phase in its file (guest/pN-*.c),
 # their helpers in lib.c.
 guest_initramfs "$work" "$KOUT/usr/gen_init_cpio" \
+	"file /e2e-skip $work/skip 0644 0 0" \
 	"file /smmu_e2e_attach.ko $work/mod/smmu_e2e_attach.ko 0644 0 0" \
 	"file /smmu_e2e_sva.ko $work/mod/smmu_e2e_sva.ko 0644 0 0" \
 	"file /smmu_e2e_cross.ko $work/mod/smmu_e2e_cross.ko 0644 0 0"
 
 # The debug guest: kmemleak scanned at the end; KASAN and lockdep make it
 # several times slower, hence more memory and a longer timeout.
-extra_append="e2e.stress=${E2E_STRESS:-1000}${E2E_SEED:+ e2e.seed=$E2E_SEED}"
+extra_append="e2e.stress=${E2E_STRESS:-1000}${E2E_SEED:+ e2e.seed=$E2E_SEED}${E2E_APPEND:+ $E2E_APPEND}"
 mem=1G timeout_s=${E2E_TIMEOUT:-2400}
 [ "$qemu" = 7.2 ] || extra_append="$extra_append e2e.stage2=1"
 if [ "$guest" = debug ]; then
@@ -102,8 +123,8 @@ set -e
 secs=$(($(date +%s) - start))
 note "QEMU exited with $qrc after ${secs}s"
 
-rep_args=()
-[ "${E2E_STRESS:-1000}" -ge 1000 ] || rep_args=(--short)
+rep_args=("${skip_args[@]}")
+[ "${E2E_STRESS:-1000}" -ge 1000 ] || rep_args+=(--short)
 bfile=$BASELINE/baseline-base-qemu$qemu.json
 [ "$label" = base ] || [ ! -f "$bfile" ] || rep_args+=(--baseline "$bfile")
 python3 "$TOP/scripts/e2e-report.py" --log "$res/qemu.log" --qemu-rc "$qrc" \
