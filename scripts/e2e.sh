@@ -97,7 +97,7 @@ guest_initramfs "$work" "$KOUT/usr/gen_init_cpio" \
 
 # The debug guest: kmemleak scanned at the end; KASAN and lockdep make it
 # several times slower, hence more memory and a longer timeout.
-extra_append="e2e.stress=${E2E_STRESS:-1000}${E2E_SEED:+ e2e.seed=$E2E_SEED}${E2E_APPEND:+ $E2E_APPEND}"
+extra_append="e2e.stress=${E2E_STRESS:-1000}${E2E_SEED:+ e2e.seed=$E2E_SEED} e2e.cross=$E2E_CROSS${E2E_APPEND:+ $E2E_APPEND}"
 mem=1G timeout_s=${E2E_TIMEOUT:-2400}
 [ "$qemu" = 7.2 ] || extra_append="$extra_append e2e.stage2=1"
 if [ "$guest" = debug ]; then
@@ -123,7 +123,7 @@ set -e
 secs=$(($(date +%s) - start))
 note "QEMU exited with $qrc after ${secs}s"
 
-rep_args=("${skip_args[@]}")
+rep_args=("${skip_args[@]}" --cross "$E2E_CROSS")
 [ "${E2E_STRESS:-1000}" -ge 1000 ] || rep_args+=(--short)
 bfile=$BASELINE/baseline-base-qemu$qemu.json
 [ "$label" = base ] || [ ! -f "$bfile" ] || rep_args+=(--baseline "$bfile")
